@@ -1,0 +1,113 @@
+# medusa for C++ — the whole build.
+#
+#   make run     install what is missing, build, start the demo server
+#   make test    install what is missing, build, run every suite; ends with "N passed, M failed"
+#   make check   the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan    the threaded suites under ThreadSanitizer
+#   make bench   the Google Benchmark micro benchmarks
+#
+# Layout: every folder of the framework (asyncore/, http/, thread/, cgi/, transcript/) goes into
+# one static library, build/libmedusa.a. Each folder test/NAME/ is one GoogleTest binary
+# build/bin/test_NAME; each bench/NAME.cc one benchmark binary; each demo/NAME.cc and tools/NAME.cc
+# one program. Objects go out of tree into $(BUILD); header dependencies are tracked with -MMD.
+
+BUILD    ?= build
+CXX      ?= g++
+OPT      ?= -O2 -g
+SAN      ?=
+CXXFLAGS ?= $(OPT)
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread $(SAN)
+CPPFLAGS += -I. -MMD -MP
+LDFLAGS  += -pthread $(SAN)
+LDLIBS   += -lfmt -lz
+
+DEB_PACKAGES := g++ make libfmt-dev libgtest-dev libbenchmark-dev zlib1g-dev
+
+LIB_DIRS  := asyncore http thread cgi transcript
+LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libmedusa.a
+
+TEST_DIRS := $(patsubst test/%/,%,$(sort $(dir $(wildcard test/*/*.cc))))
+TEST_BINS := $(TEST_DIRS:%=$(BUILD)/bin/test_%)
+BENCH_SRCS := $(wildcard bench/*.cc)
+BENCH_BINS := $(BENCH_SRCS:bench/%.cc=$(BUILD)/bin/bench_%)
+PROG_SRCS := $(wildcard demo/*.cc tools/*.cc)
+PROG_BINS := $(addprefix $(BUILD)/bin/,$(notdir $(PROG_SRCS:.cc=)))
+
+# Threaded suites (make tsan): the loop, the thread module and cgi.
+TSAN_SUITES ?= asyncore thread cgi
+
+.PHONY: all deps test check tsan bench run clean programs tests
+all: $(LIB) $(PROG_BINS) $(TEST_BINS)
+programs: $(PROG_BINS)
+tests: $(TEST_BINS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "deps: missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# One GoogleTest binary per test folder.
+.SECONDEXPANSION:
+$(BUILD)/bin/test_%: $$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard test/$$*/*.cc)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest -lgtest_main $(LDLIBS)
+
+$(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lbenchmark $(LDLIBS)
+
+$(BUILD)/bin/%: $(BUILD)/obj/demo/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) test/run_all.sh $(TEST_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  test/run_all.sh $(TEST_DIRS:%=build/asan/bin/test_%)
+
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	  $(filter $(TSAN_SUITES:%=build/tsan/bin/test_%),$(TEST_DIRS:%=build/tsan/bin/test_%))
+	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" MEDUSA_TRANSCRIPTS=0 \
+	  test/run_all.sh $(filter $(TSAN_SUITES:%=build/tsan/bin/test_%),$(TEST_DIRS:%=build/tsan/bin/test_%))
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo
+	$(BUILD)/bin/medusa-demo $(RUN_ARGS)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,113 @@
+// async_chat: a channel that frames its input by terminators and streams its output through
+// producers (Python's asynchat.async_chat).
+//
+// Input: set_terminator() says where the current record ends — at a string ("\r\n\r\n"), after a
+// count of bytes, or never (collect everything). Bytes before the terminator go to
+// collect_incoming_data(); reaching it calls found_terminator(). A terminator split across two
+// reads is still found. collect_incoming_data() is never called with an empty piece.
+//
+// Output: push() queues bytes, push_with_producer() queues a producer, close_when_done() queues
+// the close behind both. The queue is sent when the socket is writable, gathering consecutive
+// pieces into one writev(2) and sending file ranges with sendfile(2).
+//
+// Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading until
+// the queue drains below low_water_mark, so a peer that sends requests but never reads replies
+// costs bounded memory.
+//
+// Pausing: pause_reading() stops framing (used by http_channel while a request is being served
+// on a thread, so pipelined requests wait their turn). resume_reading() frames what is already
+// buffered on the next loop pass (never re-entrantly from inside the caller).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "asyncore/dispatcher.h"
+#include "asyncore/producers.h"
+
+namespace medusa {
+
+// The length of the longest prefix of `needle` that ends `haystack` (asynchat's helper):
+// find_prefix_at_end("qwerty\r", "\r\n") == 1.
+size_t find_prefix_at_end(std::string_view haystack, std::string_view needle);
+
+class async_chat : public dispatcher {
+public:
+    // No terminator (collect everything), a string, or a byte count still to come.
+    using terminator = std::variant<std::monostate, std::string, size_t>;
+
+    explicit async_chat(socket_map& map = default_map());
+    // Adopt an accepted connection (async_chat(conn)).
+    explicit async_chat(int fd, socket_map& map = default_map());
+
+    // --- input -------------------------------------------------------------------------------
+    void set_terminator(std::string_view t);  // an empty string means none
+    void set_terminator(size_t count);        // 0 means none
+    void set_terminator(std::nullptr_t);
+    // For a count, the bytes still to come (0 once it has fired), as asynchat.
+    const terminator& get_terminator() const { return terminator_; }
+    virtual void collect_incoming_data(std::string_view data) = 0;
+    virtual void found_terminator() = 0;
+
+    // --- output ------------------------------------------------------------------------------
+    void push(std::string data);
+    void push(std::string_view data) { push(std::string(data)); }
+    void push(const char* data) { push(std::string(data)); }
+    void push_with_producer(producer_ptr p);
+    // Close once everything queued before this call has been sent.
+    void close_when_done();
+    // Drop buffered input and queued output (asynchat.discard_buffers).
+    void discard_buffers();
+    // Send as much of the queue as the socket takes now.
+    void initiate_send();
+    // Bytes queued and not yet sent (pushed strings; producers count what they have produced).
+    size_t pending_bytes() const { return out_bytes_; }
+    bool output_empty() const;
+
+    // --- pausing -----------------------------------------------------------------------------
+    void pause_reading();
+    void resume_reading();
+    bool reading_paused() const { return paused_; }
+
+    // Bytes read from the socket but not yet framed (the rest of a pipelined stream). An
+    // http_channel handing its socket to a thread takes them with take_in_buffer().
+    std::string_view ac_in_buffer() const;
+    std::string take_in_buffer();
+
+    // --- tuning (asynchat's class attributes) ------------------------------------------------
+    size_t ac_in_buffer_size = 4096;    // bytes per recv()
+    size_t ac_out_buffer_size = 4096;   // bytes asked of a producer per send
+    size_t high_water_mark = 1 << 20;   // stop reading above this much queued output
+    size_t low_water_mark = 1 << 18;    // resume below this
+
+    // --- dispatcher hooks ----------------------------------------------------------------------
+    bool readable() override;
+    bool writable() override;
+    void handle_read() override;
+    void handle_write() override;
+    void handle_close() override;
+    void close() override;
+
+protected:
+    // Frame what is in the input buffer now. Stops when the channel leaves the map, closes, or
+    // is paused, leaving the rest buffered.
+    void process_input();
+
+private:
+    struct out_item;  // bytes, a producer, or the close marker
+    terminator terminator_;
+    std::string in_buffer_;
+    size_t in_pos_ = 0;
+    std::deque<out_item> out_queue_;
+    size_t out_bytes_ = 0;
+    bool paused_ = false;
+    bool resume_scheduled_ = false;
+    bool over_high_water_ = false;
+};
+
+}  // namespace medusa

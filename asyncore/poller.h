@@ -1,0 +1,53 @@
+// poller: the one small interface behind which select, poll and epoll live (one file each:
+// select_poller.cc, poll_poller.cc, epoll_poller.cc).
+//
+// The socket_map tells its poller which descriptors exist and what each is interested in; the
+// poller waits and reports which are ready. The poller never sees a dispatcher: it deals in
+// descriptors only, so the map (the truth about liveness) can look each one up again before it
+// delivers an event.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace medusa {
+
+enum class backend { select, poll, epoll };
+
+// "select", "poll", "epoll"; and the reverse (throws std::invalid_argument on an unknown name).
+std::string_view to_string(backend b);
+backend backend_from_string(std::string_view name);
+// epoll on Linux.
+backend default_backend();
+
+// What a descriptor is ready for. `expt` is urgent data or an error condition (POLLPRI, POLLERR,
+// POLLHUP, or select's exceptional set); the map turns it into handle_expt_event().
+struct ready_event {
+    int fd;
+    bool readable;
+    bool writable;
+    bool expt;
+    bool hangup;  // POLLHUP / EPOLLHUP / EPOLLRDHUP: the peer has gone
+};
+
+class poller {
+public:
+    virtual ~poller() = default;
+    virtual backend kind() const = 0;
+
+    // Register a descriptor with no interest yet. Throws std::system_error naming the call when
+    // the descriptor cannot be held (select: fd >= FD_SETSIZE).
+    virtual void add(int fd) = 0;
+    // Forget a descriptor. Called before the descriptor is closed.
+    virtual void remove(int fd) = 0;
+    // Set what a registered descriptor waits for. Called only when the interest changes.
+    virtual void set_interest(int fd, bool want_read, bool want_write) = 0;
+    // Wait up to timeout_ms (-1: no limit) and append ready descriptors to `out`.
+    // EINTR returns with nothing ready. Other failures throw std::system_error naming the call.
+    virtual void wait(int timeout_ms, std::vector<ready_event>& out) = 0;
+};
+
+std::unique_ptr<poller> make_poller(backend b);
+
+}  // namespace medusa

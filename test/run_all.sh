@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every GoogleTest binary given, then the transcript suites (test/run_transcripts.sh) unless
+# MEDUSA_TRANSCRIPTS=0, and ends with one line summing them all: "N passed, M failed".
+# Exits non-zero when anything failed or a binary crashed.
+set -u
+passed=0 failed=0 crashed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+for bin in "$@"; do
+  echo "== $bin"
+  "$bin" --gtest_brief=1 >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ $rc -ne 0 ] && [ -z "${f:-}" ]; then
+    echo "!! $bin exited with status $rc before reporting (crash or sanitizer report)"
+    crashed=$((crashed + 1)); failed=$((failed + 1))
+  fi
+done
+
+if [ "${MEDUSA_TRANSCRIPTS:-1}" != 0 ] && [ -x test/run_transcripts.sh ]; then
+  test/run_transcripts.sh >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  # Each replay ends with its own "N passed, M failed"; sum them.
+  while read -r p f; do
+    passed=$((passed + p)); failed=$((failed + f))
+  done < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log")
+  if [ $rc -ne 0 ] && ! grep -q ' failed' "$log"; then failed=$((failed + 1)); fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
