@@ -16,19 +16,21 @@ CXX      ?= g++
 OPT      ?= -O2 -g
 SAN      ?=
 CXXFLAGS ?= $(OPT)
-CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread $(SAN)
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -fPIC $(SAN)
 CPPFLAGS += -I. -MMD -MP
 LDFLAGS  += -pthread $(SAN)
 LDLIBS   += -lfmt -lz
 
-DEB_PACKAGES := g++ make libfmt-dev libgtest-dev libbenchmark-dev zlib1g-dev
+DEB_PACKAGES := g++ make pkg-config libfmt-dev libgtest-dev libbenchmark-dev zlib1g-dev
 
 LIB_DIRS  := asyncore http thread cgi transcript
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libmedusa.a
+SOLIB     := $(BUILD)/libmedusa.so
 
-TEST_DIRS := $(patsubst test/%/,%,$(sort $(dir $(wildcard test/*/*.cc))))
+# test/install/ is not a GoogleTest suite: it is the out-of-tree user project test/install.sh builds.
+TEST_DIRS := $(filter-out install,$(patsubst test/%/,%,$(sort $(dir $(wildcard test/*/*.cc)))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/bin/test_%)
 BENCH_SRCS := $(wildcard bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cc=$(BUILD)/bin/bench_%)
@@ -38,8 +40,8 @@ PROG_BINS := $(addprefix $(BUILD)/bin/,$(notdir $(PROG_SRCS:.cc=)))
 # Threaded suites (make tsan): the loop, the thread module and cgi.
 TSAN_SUITES ?= asyncore thread cgi
 
-.PHONY: all deps test check tsan bench run clean programs tests
-all: $(LIB) $(PROG_BINS) $(TEST_BINS)
+.PHONY: all deps test check tsan bench run clean programs tests install uninstall
+all: $(LIB) $(SOLIB) $(PROG_BINS) $(TEST_BINS)
 programs: $(PROG_BINS)
 tests: $(TEST_BINS)
 
@@ -65,9 +67,15 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+$(SOLIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CXX) -shared $(LDFLAGS) -Wl,-soname,libmedusa.so.$(VERSION_MAJOR) $^ -o $@ $(LDLIBS)
+
 # One GoogleTest binary per test folder.
 .SECONDEXPANSION:
-$(BUILD)/bin/test_%: $$(patsubst %.cc,$(BUILD)/obj/%.o,$$(wildcard test/$$*/*.cc)) $(LIB)
+# Keep test and bench objects (they are intermediate to the pattern rules) for incremental builds.
+.SECONDARY:
+$(BUILD)/bin/test_%: $$(addprefix $(BUILD)/obj/,$$(subst .cc,.o,$$(wildcard test/$$*/*.cc))) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest -lgtest_main $(LDLIBS)
 
@@ -90,13 +98,13 @@ test: deps
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
-	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@BUILD=build/asan MEDUSA_SCRIPTS="" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  test/run_all.sh $(TEST_DIRS:%=build/asan/bin/test_%)
 
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(filter $(TSAN_SUITES:%=build/tsan/bin/test_%),$(TEST_DIRS:%=build/tsan/bin/test_%))
-	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" MEDUSA_TRANSCRIPTS=0 \
+	@BUILD=build/tsan TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" MEDUSA_SCRIPTS="" \
 	  test/run_all.sh $(filter $(TSAN_SUITES:%=build/tsan/bin/test_%),$(TEST_DIRS:%=build/tsan/bin/test_%))
 
 bench: deps
@@ -109,5 +117,39 @@ run: deps
 
 clean:
 	rm -rf build
+
+# make install PREFIX=DIR: public headers under include/medusa/, libmedusa.a and .so, medusa.pc.
+# A project then builds with: c++ -std=c++20 app.cc $$(pkg-config --cflags --libs medusa)
+PREFIX  ?= /usr/local
+VERSION := 0.5.4
+VERSION_MAJOR := 0
+LIB_HDRS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
+install: $(LIB) $(SOLIB)
+	@for h in $(LIB_HDRS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/medusa/$$h; done
+	install -D -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libmedusa.a
+	install -D -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/libmedusa.so.$(VERSION)
+	ln -sf libmedusa.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmedusa.so.$(VERSION_MAJOR)
+	ln -sf libmedusa.so.$(VERSION_MAJOR) $(DESTDIR)$(PREFIX)/lib/libmedusa.so
+	@mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' medusa.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/medusa.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/medusa
+	rm -f $(DESTDIR)$(PREFIX)/lib/libmedusa.a $(DESTDIR)$(PREFIX)/lib/libmedusa.so \
+	  $(DESTDIR)$(PREFIX)/lib/libmedusa.so.$(VERSION_MAJOR) $(DESTDIR)$(PREFIX)/lib/libmedusa.so.$(VERSION) \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/medusa.pc
+
+# The load comparison (bench/compare.sh): medusa-demo against nginx, lighttpd and bare_epoll, a
+# plain epoll loop with no library (bench/bare/), the ceiling the servers are measured against.
+# QUICK=1 for a short smoke run; DURATION and RUNS tune the full one.
+.PHONY: bench-compare
+$(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@
+
+bench-compare: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
+	@BUILD=$(BUILD) bench/compare.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

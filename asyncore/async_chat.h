@@ -32,9 +32,20 @@
 
 namespace medusa {
 
-// The length of the longest prefix of `needle` that ends `haystack` (asynchat's helper):
-// find_prefix_at_end("qwerty\r", "\r\n") == 1.
+// The length of the longest proper prefix of `needle` that ends `haystack` (asynchat's helper):
+// find_prefix_at_end("qwerty\r", "\r\n") == 1, find_prefix_at_end("qwerty", "\r\n") == 0.
 size_t find_prefix_at_end(std::string_view haystack, std::string_view needle);
+
+// One step of asynchat's scan for a string terminator over unframed input `buf`, as
+// process_input() runs it (public so bench/terminator.cc measures the code the channel runs):
+//   found:     the terminator starts at `collect`: collect that much, skip the terminator, fire;
+//   not found: collect `collect` bytes and keep the rest, a prefix of the terminator that the
+//              next read may complete ("GET / HTTP/1.0\r\n\r" keeps "\r\n\r").
+struct terminator_scan {
+    size_t collect;
+    bool found;
+};
+terminator_scan find_terminator(std::string_view buf, std::string_view terminator);
 
 class async_chat : public dispatcher {
 public:
@@ -49,6 +60,8 @@ public:
     void set_terminator(std::string_view t);  // an empty string means none
     void set_terminator(size_t count);        // 0 means none
     void set_terminator(std::nullptr_t);
+    // set_terminator('\n') would be a count of 10 bytes: write set_terminator("\n").
+    void set_terminator(char) = delete;
     // For a count, the bytes still to come (0 once it has fired), as asynchat.
     const terminator& get_terminator() const { return terminator_; }
     virtual void collect_incoming_data(std::string_view data) = 0;
@@ -99,15 +112,37 @@ protected:
     void process_input();
 
 private:
-    struct out_item;  // bytes, a producer, or the close marker
+    // One entry of the output queue: bytes (sent from `pos` on), a producer, or the close marker.
+    struct out_item {
+        std::string data;
+        size_t pos = 0;
+        producer_ptr prod;
+        bool close = false;
+    };
+    enum class send_result { progress, blocked, failed };
+
+    void send_queue();
+    send_result send_bytes(size_t budget);
+    send_result send_file(producer& p, const producer::file_range& r, size_t budget);
+    send_result send_error(int err, const char* call);
+    void bytes_sent(size_t n);
+    void output_added();
+    void release_output();
+    void compact_input();
+    void schedule_framing();
+    void interest_changed();
+
     terminator terminator_;
-    std::string in_buffer_;
+    std::string in_buffer_;  // unframed input starts at in_pos_ (no erase per record)
     size_t in_pos_ = 0;
     std::deque<out_item> out_queue_;
+    std::deque<out_item> dropped_;  // output dropped while initiate_send runs; freed after it
     size_t out_bytes_ = 0;
     bool paused_ = false;
     bool resume_scheduled_ = false;
     bool over_high_water_ = false;
+    bool in_send_ = false;
+    bool not_socket_ = false;  // a pipe (file_dispatcher): writev instead of sendmsg
 };
 
 }  // namespace medusa

@@ -107,6 +107,9 @@ public:
     // --- logging -----------------------------------------------------------------------------
     // log(): a debug message (to the log sink only when debug is true).
     // log_info(): "type: message" to the log sink (stderr unless set_log_sink() changed it).
+    // Lines of type "warning" (the unhandled-event defaults) are written only when debug is
+    // true, as asyncore's ignore_log_types hides them: a channel that leaves writable() true
+    // without a handle_write() would otherwise log on every pass.
     void log(std::string_view message) const;
     void log_info(std::string_view message, std::string_view type = "info") const;
 
@@ -128,6 +131,18 @@ protected:
     void set_file(int fd);
 
 private:
+    friend class socket_map;
+    // The interest the map registers: readable() unless accept is backing off; writable()
+    // except on a listener, and always while a connect is in progress (its completion is a
+    // writable event, whatever writable() says).
+    bool wants_read();
+    bool wants_write();
+    // A connect in progress has finished: throws std::system_error with SO_ERROR's text if it
+    // failed, else marks the channel connected and calls handle_connect().
+    void finish_connect();
+    void resume_accepting();
+    std::string where() const;  // the address, or "fd N", for error messages
+
     socket_map* map_;
     int fd_ = -1;
     address addr_;
@@ -135,7 +150,9 @@ private:
     bool accepting_ = false;
     bool connecting_ = false;
     bool in_map_ = false;
-    bool accept_paused_ = false;
+    bool accept_paused_ = false;     // EMFILE back-off: read interest off until the timer fires
+    bool out_of_descriptors_ = false;  // logged once per EMFILE episode
+    timer_id accept_timer_ = 0;
     bool is_socket_ = true;
 };
 

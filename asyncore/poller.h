@@ -21,14 +21,17 @@ backend backend_from_string(std::string_view name);
 // epoll on Linux.
 backend default_backend();
 
-// What a descriptor is ready for. `expt` is urgent data or an error condition (POLLPRI, POLLERR,
-// POLLHUP, or select's exceptional set); the map turns it into handle_expt_event().
+// What a descriptor is ready for. `expt` is urgent data or an error condition (POLLPRI,
+// POLLERR, or select's exceptional set); the map turns it into handle_expt_event(), which reads
+// SO_ERROR and calls handle_close() when there is one. `hangup` (POLLHUP, POLLNVAL) reaches the
+// channel as handle_close() unless it was also readable: then the read sees the end of file
+// first, and data still buffered before it is not lost.
 struct ready_event {
     int fd;
     bool readable;
     bool writable;
     bool expt;
-    bool hangup;  // POLLHUP / EPOLLHUP / EPOLLRDHUP: the peer has gone
+    bool hangup;  // POLLHUP / EPOLLHUP: the connection is gone both ways
 };
 
 class poller {

@@ -9,6 +9,12 @@
 //     still running). The channel then stops asking until someone calls update_interest() on it.
 //   - sendfile_source(): a producer whose bytes are a file range sent untransformed exposes it,
 //     and the channel sends it with sendfile(2) instead of copying it through user space.
+//
+// So an empty more() means "finished" only when ready() is true and sendfile_source() is null.
+// A producer may return empty while stalled (ready() false: ask again after update_interest())
+// or when what comes next is a file range (sendfile_source() non-null: send it, or call more()
+// again to have it copied). composite_producer does the latter when it reaches a
+// file_producer, so an HTTP reply "headers, then file" still goes out through sendfile(2).
 #pragma once
 
 #include <sys/types.h>
@@ -27,7 +33,8 @@ namespace medusa {
 class producer {
 public:
     virtual ~producer() = default;
-    // The next piece of output; empty when exhausted (and on every call after that).
+    // The next piece of output; empty when exhausted (and on every call after that). See above
+    // for the two cases where empty does not mean exhausted.
     virtual std::string more() = 0;
     // False while the producer has nothing yet but is not finished.
     virtual bool ready() const { return true; }
@@ -123,14 +130,18 @@ public:
 
 private:
     std::string data_;
+    size_t pos_ = 0;  // handed out up to here (512 bytes per more())
 };
 
-// composite_producer(producers): each producer in turn until all are exhausted.
+// composite_producer(producers): each producer in turn until all are exhausted. A file range
+// at the head is passed through to the channel (sendfile_source()).
 class composite_producer : public producer {
 public:
     explicit composite_producer(std::vector<producer_ptr> producers);
     std::string more() override;
     bool ready() const override;
+    const file_range* sendfile_source() const override;
+    void consumed(uint64_t n) override;
 
 private:
     std::deque<producer_ptr> producers_;

@@ -31,6 +31,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "asyncore/poller.h"
@@ -92,13 +93,16 @@ public:
     size_t timer_count() const;
 
 private:
-    friend int loop_impl(socket_map&, std::optional<clock::duration>, std::optional<long>);
+    friend void loop(std::chrono::duration<double>, std::optional<backend>, socket_map&,
+                     std::optional<long>);
+    friend void close_all(socket_map&);
+
     struct entry {
         std::shared_ptr<dispatcher> channel;
-        uint64_t added_in_pass = 0;  // a descriptor re-used in this pass skips stale events
-        bool want_read = false;
+        uint64_t added_gen = 0;  // wait generation it joined in: a re-used fd skips stale events
+        bool want_read = false;  // the interest the poller currently has
         bool want_write = false;
-        bool registered = false;
+        bool dirty = false;      // queued in dirty_ to be asked readable()/writable() again
     };
     struct timer {
         clock::time_point when;
@@ -112,30 +116,36 @@ private:
         }
     };
 
+    void mark_dirty(int fd, entry& e);
     void refresh_interest();
+    void deliver(const ready_event& ev);
     void run_due_timers();
-    std::optional<clock::duration> next_timer_delay() const;
+    void drop_cancelled_timers();
+    std::optional<clock::duration> next_timer_delay();
+    void bury_the_dead();
+    void evict_remaining();
 
     std::unique_ptr<poller> poller_;
     std::unordered_map<int, entry> channels_;
     std::vector<int> dirty_;
     std::vector<std::shared_ptr<dispatcher>> graveyard_;
     std::vector<ready_event> ready_;
-    std::vector<timer> timers_;  // a heap ordered by timer_later
-    std::unordered_map<timer_id, bool> live_timers_;
+    std::vector<timer> timers_;  // a heap ordered by timer_later; may hold cancelled timers
+    std::unordered_set<timer_id> live_timers_;
     timer_id next_timer_id_ = 1;
-    uint64_t pass_ = 0;
+    uint64_t gen_ = 0;           // bumped each time a wait returns
+    bool in_pass_ = false;
     bool stop_requested_ = false;
     std::thread::id loop_thread_{};
-
-    friend class loop_guard;
 };
 
 // The process-wide map that dispatchers join when given no other (Python's asyncore.socket_map).
 socket_map& default_map();
 
 // asyncore.loop(timeout=30.0, use_poll=False, map=None, count=None), in C++:
-// run passes until the map is empty, stop() is called, or `count` passes have run.
+// run passes until the map is empty, stop() is called, or `count` passes have run. Pending
+// timers do not keep the loop running (as in medusa, where only channels do); they stay
+// scheduled for the next loop() on the map.
 // `timeout` bounds each wait (30 s by default, as asyncore); timers shorten it.
 // `b` picks the backend for this map (default: epoll on Linux).
 void loop(std::chrono::duration<double> timeout = std::chrono::duration<double>(30.0),

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Runs every GoogleTest binary given, then the transcript suites (test/run_transcripts.sh) unless
-# MEDUSA_TRANSCRIPTS=0, and ends with one line summing them all: "N passed, M failed".
+# Runs every GoogleTest binary given, then the script suites below, and ends with one line summing them all: "N passed, M failed".
 # Exits non-zero when anything failed or a binary crashed.
 set -u
 passed=0 failed=0 crashed=0
@@ -21,16 +20,23 @@ for bin in "$@"; do
   fi
 done
 
-if [ "${MEDUSA_TRANSCRIPTS:-1}" != 0 ] && [ -x test/run_transcripts.sh ]; then
-  test/run_transcripts.sh >"$log" 2>&1
+# Script suites (each ends with its own "N passed, M failed"): the transcript replays and the
+# install test. MEDUSA_SCRIPTS overrides the list ("" runs none: the sanitizer builds).
+scripts=${MEDUSA_SCRIPTS-test/run_transcripts.sh test/install.sh}
+for script in $scripts; do
+  [ -x "$script" ] || continue
+  echo "== $script"
+  "$script" >"$log" 2>&1
   rc=$?
   cat "$log"
-  # Each replay ends with its own "N passed, M failed"; sum them.
+  counted=0
   while read -r p f; do
-    passed=$((passed + p)); failed=$((failed + f))
+    passed=$((passed + p)); failed=$((failed + f)); counted=1
   done < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log")
-  if [ $rc -ne 0 ] && ! grep -q ' failed' "$log"; then failed=$((failed + 1)); fi
-fi
+  if [ $rc -ne 0 ] && [ $counted = 0 ]; then
+    echo "!! $script exited with status $rc without a count"; failed=$((failed + 1))
+  fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

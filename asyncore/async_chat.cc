@@ -1,0 +1,503 @@
+// async_chat: asynchat.py's terminator framing and producer fifo, with writev/sendfile output,
+// back-pressure and pausing (see async_chat.h for the contract).
+#include "asyncore/async_chat.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace medusa {
+
+namespace {
+
+// Pieces gathered into one writev(2). IOV_MAX is 1024 on Linux; a reply is a handful of pieces,
+// and a queue of many small pushes is still sent in few calls with 64 per call.
+constexpr size_t max_iov = std::min<size_t>(64, IOV_MAX);
+
+// Bytes one initiate_send() may send before it yields to the other channels, when the peer reads
+// as fast as we write (a loopback client fetching a 1 GiB file would otherwise hold the loop).
+constexpr size_t send_budget = 1 << 20;
+
+// The empty-more() rule from producers.h.
+bool finished(const producer& p) { return p.ready() && p.sendfile_source() == nullptr; }
+
+// sendfile(2) has no MSG_NOSIGNAL: a peer that has gone raises SIGPIPE, which kills the process
+// unless it is ignored. Block it in this thread around the call and swallow the one we caused.
+class sigpipe_blocker {
+public:
+    sigpipe_blocker() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        sigset_t pending;
+        sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    ~sigpipe_blocker() {
+        if (raised_ && !was_pending_) {
+            timespec zero{};
+            while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    void raised() { raised_ = true; }
+
+private:
+    sigset_t pipe_, old_;
+    bool was_pending_ = false;
+    bool raised_ = false;
+};
+
+}  // namespace
+
+// --- the terminator scan ----------------------------------------------------------------------------
+
+size_t find_prefix_at_end(std::string_view haystack, std::string_view needle) {
+    if (needle.empty()) return 0;
+    for (size_t l = std::min(needle.size() - 1, haystack.size()); l > 0; --l)
+        if (haystack.ends_with(needle.substr(0, l))) return l;
+    return 0;
+}
+
+terminator_scan find_terminator(std::string_view buf, std::string_view terminator) {
+    // memmem is glibc's vectorised search; this is the whole cost of framing a large read.
+    const void* hit = ::memmem(buf.data(), buf.size(), terminator.data(), terminator.size());
+    if (hit) return {static_cast<size_t>(static_cast<const char*>(hit) - buf.data()), true};
+    // Not here: keep back the longest prefix of the terminator that ends the buffer.
+    return {buf.size() - find_prefix_at_end(buf, terminator), false};
+}
+
+// --- construction and terminators ---------------------------------------------------------------------
+
+async_chat::async_chat(socket_map& map) : dispatcher(map) {}
+
+async_chat::async_chat(int fd, socket_map& map) : dispatcher(map) { set_socket(fd); }
+
+void async_chat::set_terminator(std::string_view t) {
+    if (t.empty())
+        terminator_ = std::monostate{};
+    else
+        terminator_ = std::string(t);
+}
+
+void async_chat::set_terminator(size_t count) {
+    if (count == 0)
+        terminator_ = std::monostate{};
+    else
+        terminator_ = count;
+}
+
+void async_chat::set_terminator(std::nullptr_t) { terminator_ = std::monostate{}; }
+
+// --- input ---------------------------------------------------------------------------------------------
+
+bool async_chat::readable() {
+    // Paused, or over the high-water mark: leave the bytes in the kernel, where TCP flow control
+    // slows the peer down. And as asynchat: don't read while a full buffer waits to be framed.
+    if (paused_ || over_high_water_) return false;
+    // (A kept prefix of a terminator longer than ac_in_buffer_size must not block reading.)
+    size_t limit = ac_in_buffer_size;
+    if (auto* t = std::get_if<std::string>(&terminator_)) limit = std::max(limit, t->size());
+    return in_buffer_.size() - in_pos_ <= limit;
+}
+
+void async_chat::handle_read() {
+    // An event from the wait before a pause_reading() in this same pass: leave the data queued.
+    if (!readable()) return;
+    compact_input();
+    // recv straight into the buffer's tail: no copy between the socket and the scan.
+    size_t old = in_buffer_.size();
+    in_buffer_.resize(old + ac_in_buffer_size);
+    ssize_t n = 0;
+    try {
+        n = recv(in_buffer_.data() + old, ac_in_buffer_size);
+    } catch (...) {
+        in_buffer_.resize(old);
+        throw;
+    }
+    in_buffer_.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    if (n <= 0) return;  // nothing yet, or EOF/reset (handle_close has run)
+    process_input();
+}
+
+void async_chat::process_input() {
+    // found_terminator() may hand the socket to a thread (del_channel), close, or pause: then
+    // stop at once and leave the unframed rest in the buffer for take_in_buffer().
+    const bool was_in_map = in_map();
+    const bool was_open = !closed();
+    auto gone = [&] { return (was_in_map && !in_map()) || (was_open && closed()); };
+    auto stopped = [&] { return paused_ || over_high_water_ || gone(); };
+
+    while (in_pos_ < in_buffer_.size() && !stopped()) {
+        // A view of the unframed input; in_pos_ moves past what is handed out *before* the
+        // callbacks run, so ac_in_buffer() inside them is the rest of the stream.
+        std::string_view buf(in_buffer_.data() + in_pos_, in_buffer_.size() - in_pos_);
+
+        if (auto* t = std::get_if<std::string>(&terminator_)) {
+            terminator_scan s = find_terminator(buf, *t);
+            if (s.found) {
+                in_pos_ += s.collect + t->size();
+                // Never an empty piece: "\r\n\r\n" at the very start collects nothing.
+                if (s.collect > 0) collect_incoming_data(buf.substr(0, s.collect));
+                if (gone()) break;
+                found_terminator();  // may change the terminator: the loop re-reads it
+            } else {
+                // Collect up to a possible prefix of the terminator; the prefix waits for the
+                // next read ("\r" now, "\n" later).
+                in_pos_ += s.collect;
+                if (s.collect > 0) collect_incoming_data(buf.substr(0, s.collect));
+                break;
+            }
+        } else if (auto* count = std::get_if<size_t>(&terminator_); count && *count > 0) {
+            if (buf.size() < *count) {
+                *count -= buf.size();  // get_terminator(): the bytes still to come
+                in_pos_ += buf.size();
+                collect_incoming_data(buf);
+            } else {
+                size_t n = *count;
+                *count = 0;  // as asynchat: 0 once it has fired
+                in_pos_ += n;
+                collect_incoming_data(buf.substr(0, n));
+                if (gone()) break;
+                found_terminator();
+            }
+        } else {
+            // No terminator: everything is data.
+            in_pos_ += buf.size();
+            collect_incoming_data(buf);
+        }
+    }
+    compact_input();
+}
+
+void async_chat::compact_input() {
+    if (in_pos_ == 0) return;
+    if (in_pos_ >= in_buffer_.size()) {
+        in_buffer_.clear();
+        in_pos_ = 0;
+        // A burst of pipelined input left a large buffer; an idle channel keeps a small one.
+        if (in_buffer_.capacity() > 4 * ac_in_buffer_size) std::string().swap(in_buffer_);
+    } else if (in_pos_ >= in_buffer_.size() - in_pos_) {
+        // Erase only once at least half is consumed: each byte moves O(1) times on average,
+        // so framing 10,000 pipelined requests one at a time (pause/resume) stays linear.
+        in_buffer_.erase(0, in_pos_);
+        in_pos_ = 0;
+    }
+}
+
+std::string_view async_chat::ac_in_buffer() const {
+    return std::string_view(in_buffer_).substr(std::min(in_pos_, in_buffer_.size()));
+}
+
+std::string async_chat::take_in_buffer() {
+    std::string rest = in_buffer_.substr(std::min(in_pos_, in_buffer_.size()));
+    in_buffer_.clear();
+    in_pos_ = 0;
+    interest_changed();
+    return rest;
+}
+
+// --- pausing -------------------------------------------------------------------------------------------
+
+void async_chat::pause_reading() {
+    if (paused_) return;
+    paused_ = true;
+    interest_changed();
+}
+
+void async_chat::resume_reading() {
+    if (!paused_) return;
+    paused_ = false;
+    interest_changed();
+    schedule_framing();
+}
+
+void async_chat::schedule_framing() {
+    // Frame buffered input from the loop, never from inside the caller: resume_reading() is
+    // often called from a handler that is itself inside found_terminator() of this channel.
+    if (resume_scheduled_ || in_pos_ >= in_buffer_.size() || !in_map()) return;
+    std::weak_ptr<dispatcher> weak = weak_from_this();
+    if (weak.expired()) return;
+    resume_scheduled_ = true;
+    map().call_later(clock::duration::zero(), [weak] {
+        auto self = weak.lock();
+        if (!self) return;  // destroyed meanwhile
+        auto* chat = static_cast<async_chat*>(self.get());
+        chat->resume_scheduled_ = false;
+        if (!chat->in_map() || chat->closed()) return;  // closed or handed off meanwhile
+        chat->process_input();
+        chat->interest_changed();
+    });
+}
+
+void async_chat::interest_changed() {
+    if (in_map()) update_interest();
+}
+
+// --- output: the queue ---------------------------------------------------------------------------------
+
+void async_chat::push(std::string data) {
+    if (data.empty()) return;
+    size_t n = data.size();
+    // Small pieces pushed one after another (status line, headers) join the previous piece, so
+    // the queue stays short; large ones keep their own buffer (no copy).
+    if (!out_queue_.empty()) {
+        out_item& back = out_queue_.back();
+        if (!back.prod && !back.close && n <= 512 && back.data.size() - back.pos + n <= 16384) {
+            back.data += data;
+            out_bytes_ += n;
+            output_added();
+            initiate_send();
+            return;
+        }
+    }
+    out_queue_.push_back(out_item{std::move(data), 0, nullptr, false});
+    out_bytes_ += n;
+    output_added();
+    initiate_send();
+}
+
+void async_chat::push_with_producer(producer_ptr p) {
+    if (!p) return;
+    out_queue_.push_back(out_item{{}, 0, std::move(p), false});
+    initiate_send();
+}
+
+void async_chat::close_when_done() {
+    // Queued like any output; send_queue() closes when it reaches it, i.e. after everything
+    // pushed before it has gone, however long that takes.
+    out_queue_.push_back(out_item{{}, 0, nullptr, true});
+    interest_changed();
+}
+
+void async_chat::discard_buffers() {
+    in_buffer_.clear();
+    in_pos_ = 0;
+    release_output();
+    interest_changed();
+}
+
+bool async_chat::output_empty() const { return out_queue_.empty(); }
+
+void async_chat::release_output() {
+    // Called from inside initiate_send (a producer's hook calling close() or discard_buffers()),
+    // the producer that is running must outlive its own more(): park the queue until the end.
+    if (in_send_)
+        for (auto& item : out_queue_) dropped_.push_back(std::move(item));
+    out_queue_.clear();
+    out_bytes_ = 0;
+    if (over_high_water_) {
+        over_high_water_ = false;
+        interest_changed();
+    }
+}
+
+void async_chat::output_added() {
+    if (!over_high_water_ && out_bytes_ > high_water_mark) {
+        over_high_water_ = true;  // readable() is false from now on
+        interest_changed();
+    }
+}
+
+void async_chat::bytes_sent(size_t n) {
+    out_bytes_ -= std::min(n, out_bytes_);
+    if (over_high_water_ && out_bytes_ < low_water_mark) {
+        over_high_water_ = false;
+        interest_changed();
+        schedule_framing();  // requests that arrived meanwhile wait in the input buffer
+    }
+}
+
+bool async_chat::writable() {
+    if (connecting()) return true;  // the connect completes with the first writable event
+    if (out_queue_.empty()) return false;
+    const out_item& head = out_queue_.front();
+    // A producer with nothing yet stalls the queue until someone calls update_interest().
+    return !head.prod || head.prod->ready();
+}
+
+void async_chat::handle_write() { initiate_send(); }
+
+void async_chat::handle_close() { close(); }
+
+void async_chat::close() {
+    dispatcher::close();
+    // Producers may hold files; let them go now rather than when the channel is destroyed.
+    release_output();
+}
+
+// --- output: sending -------------------------------------------------------------------------------------
+
+void async_chat::initiate_send() {
+    // A producer's hook that pushes output lands here again: the outer call carries on.
+    if (in_send_) return;
+    struct sending {
+        async_chat& c;
+        explicit sending(async_chat& ch) : c(ch) { c.in_send_ = true; }
+        ~sending() {
+            c.in_send_ = false;
+            c.dropped_.clear();
+        }
+    } guard(*this);
+    send_queue();
+    interest_changed();
+}
+
+void async_chat::send_queue() {
+    if (closed() || !connected()) return;  // not connected yet: queued until handle_connect
+    size_t budget = send_budget;
+    while (!out_queue_.empty() && !closed() && budget > 0) {
+        out_item& head = out_queue_.front();
+        if (head.close) {
+            // Everything queued before close_when_done() has been sent.
+            out_queue_.pop_front();
+            close();
+            return;
+        }
+        if (!head.prod) {
+            size_t before = out_bytes_;
+            send_result r = send_bytes(budget);
+            budget -= std::min(budget, before - out_bytes_);
+            if (r != send_result::progress) return;
+            continue;
+        }
+
+        producer* p = head.prod.get();
+        if (!p->ready()) return;  // stalled: writable() is false until update_interest()
+        if (const auto* range = p->sendfile_source(); range && range->length > 0) {
+            uint64_t before = range->length;
+            send_result r = send_file(*p, *range, budget);
+            if (r == send_result::failed) return;
+            const auto* after = p->sendfile_source();
+            budget -= std::min<uint64_t>(budget, before - (after ? after->length : 0));
+            if (r == send_result::blocked) return;
+            continue;
+        }
+
+        // Ask the producer for about ac_out_buffer_size bytes: we get here only when the socket
+        // took everything so far, so it can take more.
+        std::string chunk;
+        bool exhausted = false;
+        while (chunk.size() < ac_out_buffer_size) {
+            if (!p->ready()) break;
+            if (const auto* range = p->sendfile_source(); range && range->length > 0) break;
+            std::string d = p->more();
+            if (closed()) return;  // a hook closed the channel
+            if (out_queue_.empty() || out_queue_.front().prod.get() != p) break;  // discarded
+            if (d.empty()) {
+                exhausted = finished(*p);
+                break;
+            }
+            if (chunk.empty())
+                chunk = std::move(d);
+            else
+                chunk += d;
+        }
+        if (out_queue_.empty() || out_queue_.front().prod.get() != p) continue;  // discarded
+        if (exhausted) out_queue_.pop_front();
+        if (!chunk.empty()) {
+            // The produced bytes go ahead of their producer (or of what followed it).
+            out_bytes_ += chunk.size();
+            out_queue_.push_front(out_item{std::move(chunk), 0, nullptr, false});
+            output_added();
+            continue;
+        }
+        if (exhausted) continue;
+        if (!p->ready()) return;  // stalled with nothing produced
+        // Otherwise a file range is next: the loop sends it.
+    }
+}
+
+async_chat::send_result async_chat::send_bytes(size_t budget) {
+    // Gather the consecutive byte pieces at the head into one writev.
+    iovec iov[max_iov];
+    size_t count = 0, total = 0;
+    for (const out_item& item : out_queue_) {
+        if (item.prod || item.close || count == max_iov || total >= budget) break;
+        iov[count].iov_base = const_cast<char*>(item.data.data() + item.pos);
+        iov[count].iov_len = item.data.size() - item.pos;
+        total += iov[count].iov_len;
+        ++count;
+    }
+    ssize_t n;
+    for (;;) {
+        if (!not_socket_) {
+            // sendmsg rather than writev: only it takes MSG_NOSIGNAL (a vanished peer gives
+            // EPIPE, not a SIGPIPE that kills the server).
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = count;
+            n = ::sendmsg(fileno(), &msg, MSG_NOSIGNAL);
+            if (n < 0 && errno == ENOTSOCK) {
+                not_socket_ = true;  // a pipe: plain writev from now on
+                continue;
+            }
+        } else {
+            n = ::writev(fileno(), iov, static_cast<int>(count));
+        }
+        if (n < 0 && errno == EINTR) continue;
+        break;
+    }
+    if (n < 0) return send_error(errno, not_socket_ ? "writev" : "sendmsg");
+
+    // Drop what went; advance into a piece sent in part.
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+        out_item& item = out_queue_.front();
+        size_t avail = item.data.size() - item.pos;
+        if (left < avail) {
+            item.pos += left;
+            break;
+        }
+        left -= avail;
+        out_queue_.pop_front();
+    }
+    bytes_sent(static_cast<size_t>(n));
+    return static_cast<size_t>(n) == total ? send_result::progress : send_result::blocked;
+}
+
+async_chat::send_result async_chat::send_file(producer& p, const producer::file_range& r,
+                                              size_t budget) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(r.length, std::max<size_t>(budget, 1)));
+    off_t offset = r.offset;
+    ssize_t n;
+    {
+        sigpipe_blocker block;
+        do {
+            n = ::sendfile(fileno(), r.fd, &offset, want);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EPIPE) block.raised();
+    }
+    if (n < 0) return send_error(errno, "sendfile");
+    if (n == 0)  // the file is shorter than the length promised (truncated meanwhile)
+        throw std::runtime_error(fmt::format("sendfile(fd {}, file fd {}): file ended {} bytes early",
+                                             fileno(), r.fd, r.length));
+    p.consumed(static_cast<uint64_t>(n));
+    return static_cast<size_t>(n) == want ? send_result::progress : send_result::blocked;
+}
+
+async_chat::send_result async_chat::send_error(int err, const char* call) {
+    if (err == EAGAIN || err == EWOULDBLOCK) return send_result::blocked;
+    if (err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED ||
+        err == ESHUTDOWN) {
+        // The peer has gone (reset mid-reply): an ordinary end of a connection.
+        handle_close();
+        return send_result::failed;
+    }
+    throw std::system_error(err, std::generic_category(), fmt::format("{}(fd {})", call, fileno()));
+}
+
+}  // namespace medusa

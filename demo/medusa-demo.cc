@@ -1,0 +1,210 @@
+// medusa-demo: an HTTP server built from the framework's parts (medusa's demo/start_medusa.py).
+//
+//   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll]
+//
+// Serves DIR (default: the demo's own docroot, demo/docroot in the source tree) with the
+// default handler, the status pages under /status, and logs each request in medusa's format on
+// stdout. SIGINT or SIGTERM stops the loop and closes every channel.
+//
+// To add a flag or a handler: add a field to `options` and its parsing to `flags`, and/or an
+// entry to `installers` (each gets the server and the options).
+#include <limits.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asyncore/file_dispatcher.h"
+#include "asyncore/socket_map.h"
+#include "http/default_handler.h"
+#include "http/filesys.h"
+#include "http/http_server.h"
+#include "http/logger.h"
+#include "http/status_handler.h"
+
+namespace {
+
+using namespace medusa;
+using namespace medusa::http;
+
+struct options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;
+    std::string root;  // empty: the embedded docroot
+    backend loop_backend = backend::epoll;
+};
+
+struct flag {
+    std::string_view name;
+    std::string_view arg;  // "" for a flag without a value
+    std::string_view help;
+    std::function<void(options&, std::string_view)> apply;
+};
+
+uint16_t parse_port(std::string_view s) {
+    unsigned long v = 0;
+    if (s.empty() || s.size() > 5) throw std::invalid_argument(fmt::format("bad port '{}'", s));
+    for (char c : s) {
+        if (c < '0' || c > '9') throw std::invalid_argument(fmt::format("bad port '{}'", s));
+        v = v * 10 + unsigned(c - '0');
+    }
+    if (v > 65535) throw std::invalid_argument(fmt::format("bad port '{}'", s));
+    return uint16_t(v);
+}
+
+const std::vector<flag> flags = {
+    {"--host", "ADDR", "numeric address to listen on (default 127.0.0.1; :: for IPv6)",
+     [](options& o, std::string_view v) { o.host = v; }},
+    {"--port", "PORT", "port to listen on (default 8080; 0 picks a free one)",
+     [](options& o, std::string_view v) { o.port = parse_port(v); }},
+    {"--root", "DIR", "directory to serve (default: the demo's docroot)",
+     [](options& o, std::string_view v) { o.root = v; }},
+    {"--backend", "NAME", "event loop backend: select, poll or epoll (default epoll)",
+     [](options& o, std::string_view v) { o.loop_backend = backend_from_string(v); }},
+};
+
+void usage(FILE* out) {
+    fmt::print(out, "usage: medusa-demo [options]\n\noptions:\n");
+    for (const auto& f : flags) {
+        std::string left = f.arg.empty() ? std::string(f.name) : fmt::format("{} {}", f.name, f.arg);
+        fmt::print(out, "  {:<18} {}\n", left, f.help);
+    }
+    fmt::print(out, "  {:<18} {}\n", "--help", "show this help and exit");
+}
+
+// Each installer adds handlers to the server; later ones end up in front (install_handler).
+using installer = std::function<void(http_server&, const options&, status_extension&)>;
+
+const std::vector<installer> installers = {
+    [](http_server& server, const options& o, status_extension& status) {
+        auto fs = std::make_shared<os_filesystem>(o.root);
+        auto files = std::make_shared<default_handler>(fs);
+        server.install_handler(files);
+        status.add(status_extension::source(files));
+    },
+};
+
+bool is_dir(const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The embedded docroot: demo/docroot of the source tree the program was built in. The binary
+// lives at <tree>/build[/sub]/bin/medusa-demo, so look upwards from it; then from the working
+// directory.
+std::string find_docroot() {
+    char exe[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::vector<std::string> starts;
+    if (n > 0) {
+        std::string dir(exe, size_t(n));
+        for (int up = 0; up < 6; ++up) {
+            size_t slash = dir.rfind('/');
+            if (slash == std::string::npos || slash == 0) break;
+            dir.resize(slash);
+            starts.push_back(dir);
+        }
+    }
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) starts.emplace_back(cwd);
+    for (const auto& s : starts) {
+        std::string candidate = s + "/demo/docroot";
+        if (is_dir(candidate)) return candidate;
+    }
+    throw std::runtime_error("cannot find demo/docroot; give --root DIR");
+}
+
+// SIGINT/SIGTERM arrive through a signalfd in the loop, so stopping is ordinary loop work.
+class signal_channel : public file_dispatcher {
+public:
+    signal_channel(int fd, socket_map& map) : file_dispatcher(fd, map) {}
+    bool writable() override { return false; }
+    void handle_read() override {
+        signalfd_siginfo info;
+        while (read(&info, sizeof info) == ssize_t(sizeof info)) {
+            fmt::print("medusa-demo: signal {}, stopping\n", info.ssi_signo);
+            std::fflush(stdout);
+            map().stop();
+        }
+    }
+};
+
+int run(const options& o) {
+    socket_map& map = default_map();
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) throw std::runtime_error("sigprocmask");
+    int sfd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+    make<signal_channel>(sfd, map);
+
+    auto log = std::make_shared<file_logger>(stdout, true);
+    auto server = make<http_server>(o.host, o.port, log, map);
+    auto status = std::make_shared<status_extension>(
+        std::vector<status_extension::status_source>{status_extension::source(server)});
+    for (const auto& install : installers) install(*server, o, *status);
+    status->add(status_extension::source(status));
+    server->install_handler(status);
+
+    std::string shown = o.host.find(':') != std::string::npos ? fmt::format("[{}]", o.host)
+                                                              : o.host;
+    fmt::print("medusa-demo: http://{}:{}/ serving {} (backend {})\n", shown, server->port(),
+               o.root, to_string(o.loop_backend));
+    std::fflush(stdout);
+    loop(std::chrono::duration<double>(30.0), o.loop_backend, map);
+    close_all(map);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Line-buffered: each log line reaches a pipe or a terminal at once.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    options o;
+    try {
+        for (int i = 1; i < argc; ++i) {
+            std::string_view a = argv[i];
+            if (a == "--help" || a == "-h") {
+                usage(stdout);
+                return 0;
+            }
+            std::string_view value;
+            size_t eq = a.find('=');
+            std::string_view name = a.substr(0, eq);
+            const flag* found = nullptr;
+            for (const auto& f : flags)
+                if (f.name == name) found = &f;
+            if (!found) throw std::invalid_argument(fmt::format("unknown option '{}'", a));
+            if (!found->arg.empty()) {
+                if (eq != std::string_view::npos) {
+                    value = a.substr(eq + 1);
+                } else if (i + 1 < argc) {
+                    value = argv[++i];
+                } else {
+                    throw std::invalid_argument(fmt::format("{} needs a value", name));
+                }
+            }
+            found->apply(o, value);
+        }
+        if (o.root.empty()) o.root = find_docroot();
+        return run(o);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "medusa-demo: {}\n", e.what());
+        if (dynamic_cast<const std::invalid_argument*>(&e)) usage(stderr);
+        return 2;
+    }
+}

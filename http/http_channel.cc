@@ -1,0 +1,445 @@
+#include "http/http_channel.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+
+#include "http/http_request.h"
+#include "http/http_server.h"
+
+namespace medusa::http {
+
+namespace {
+
+std::atomic<uint64_t> channel_count{0};
+
+// Content-Length: digits only; every Content-Length header must agree (RFC 9112 section 6.3).
+// nullopt for an invalid value; 0 with `present` false when there is none.
+std::optional<uint64_t> content_length(const parsed_request& head, bool& present) {
+    present = false;
+    uint64_t length = 0;
+    for (size_t i = 0; i < head.field_count(); ++i) {
+        header_field f = head.field(i);
+        if (!iequals(f.name, "Content-Length")) continue;
+        if (f.value.empty() || f.value.size() > 18) return std::nullopt;
+        uint64_t v = 0;
+        for (char c : f.value) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + uint64_t(c - '0');
+        }
+        if (present && v != length) return std::nullopt;
+        present = true;
+        length = v;
+    }
+    return length;
+}
+
+bool token_in(std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view t = list.substr(0, comma);
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+        if (iequals(t, token)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+// The last coding of a Transfer-Encoding list ("gzip, chunked" -> "chunked").
+std::string_view last_coding(std::string_view te) {
+    size_t comma = te.rfind(',');
+    std::string_view t = comma == std::string_view::npos ? te : te.substr(comma + 1);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    return t;
+}
+
+}  // namespace
+
+http_channel::http_channel(http_server& server, accepted conn)
+    : async_chat(conn.fd, server.map()), server_(&server), parser_(server.limits) {
+    channel_number = channel_count.fetch_add(1, std::memory_order_relaxed);
+    // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
+    ac_out_buffer_size = 1 << 16;
+    set_terminator("\n");
+    last_used_ = clock::now();
+    request_started_ = last_used_;
+}
+
+http_channel::~http_channel() = default;
+
+std::string http_channel::repr() const {
+    std::string ar = async_chat::repr();
+    if (ar.size() >= 2 && ar.front() == '<' && ar.back() == '>') ar = ar.substr(1, ar.size() - 2);
+    return fmt::format("<{} channel#: {} requests:{}>", ar, channel_number,
+                       request_counter.as_long());
+}
+
+void http_channel::handle_read() {
+    last_used_ = clock::now();
+    async_chat::handle_read();
+}
+
+void http_channel::handle_write() {
+    last_used_ = clock::now();
+    async_chat::handle_write();
+}
+
+void http_channel::close() {
+    // Drop the request in progress (and its collector: a PUT's half-written file is closed).
+    current_.reset();
+    async_chat::close();
+}
+
+// --- input -----------------------------------------------------------------------------------
+
+void http_channel::collect_incoming_data(std::string_view data) {
+    server_->bytes_in.increment(data.size());
+    switch (phase_) {
+        case phase::header:
+            if (!parser_.started()) request_started_ = last_used_;
+            parser_.feed(data);
+            if (parser_.state() == request_parser::status::error)
+                protocol_error(parser_.error_code(), parser_.error_reason());
+            break;
+        case phase::body:
+            body_data(data);
+            break;
+        case phase::waiting:
+        case phase::closing:
+            // Reading is paused while waiting; input after the last reply is dropped.
+            break;
+    }
+}
+
+void http_channel::found_terminator() {
+    switch (phase_) {
+        case phase::header: {
+            server_->bytes_in.increment(1);  // the "\n" terminator itself
+            if (!parser_.started()) request_started_ = last_used_;
+            parser_.feed("\n");
+            switch (parser_.state()) {
+                case request_parser::status::complete:
+                    dispatch(parser_.take());
+                    break;
+                case request_parser::status::empty:
+                    // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
+                    parser_.reset();
+                    enter_closing();
+                    close_when_done();
+                    break;
+                case request_parser::status::error:
+                    protocol_error(parser_.error_code(), parser_.error_reason());
+                    break;
+                default:
+                    break;
+            }
+            break;
+        }
+        case phase::body:
+            if (current_ && current_->body_chunked()) {
+                // A line terminator ("\n") or the end of a chunk's data (a count).
+                if (std::holds_alternative<std::string>(get_terminator())) {
+                    server_->bytes_in.increment(1);
+                    body_data("\n");
+                }
+                if (phase_ != phase::body) return;
+                if (chunks_.done()) {
+                    end_of_body();
+                } else if (chunks_.data_remaining() > 0) {
+                    set_terminator(size_t(chunks_.data_remaining()));
+                } else {
+                    set_terminator("\n");
+                }
+            } else {
+                body_remaining_ = 0;
+                end_of_body();
+            }
+            break;
+        case phase::waiting:
+        case phase::closing:
+            break;
+    }
+}
+
+void http_channel::body_data(std::string_view data) {
+    auto deliver = [this](std::string_view piece) {
+        if (body_collected_ && current_ && current_->get_collector()) {
+            auto r = current_;
+            run_guarded(r, "collector", [&] { r->get_collector()->collect_incoming_data(piece); });
+        }
+    };
+    if (!current_) return;
+    if (!current_->body_chunked()) {
+        body_remaining_ -= std::min<uint64_t>(body_remaining_, data.size());
+        deliver(data);
+        return;
+    }
+    chunks_.feed(data, deliver);
+    if (phase_ != phase::body) return;
+    if (chunks_.failed()) {
+        protocol_error(400, fmt::format("bad chunked body: {}", chunks_.error()));
+        return;
+    }
+    uint64_t limit = body_collected_ ? server_->max_body : server_->max_discard_body;
+    if (chunks_.body_bytes() > limit) {
+        if (body_collected_) {
+            protocol_error(413, fmt::format("chunked body larger than {} bytes", limit));
+        } else {
+            // Not worth reading: close once the reply (queued or still to come) has gone.
+            log_info(fmt::format("unwanted chunked body larger than {} bytes: closing", limit),
+                     "warning");
+            if (current_->is_done()) {
+                enter_closing();
+                close_when_done();
+            } else {
+                current_->close_after();
+                enter_closing();
+            }
+        }
+    }
+}
+
+// --- requests --------------------------------------------------------------------------------
+
+void http_channel::run_guarded(const std::shared_ptr<http_request>& r, const char* what,
+                               const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        server_->exceptions.increment();
+        log_info(fmt::format("Server Error: {}: {}", what, e.what()), "error");
+        if (!r->is_done()) {
+            r->take_collector();
+            r->error(500);
+        }
+    } catch (...) {
+        server_->exceptions.increment();
+        log_info(fmt::format("Server Error: {}: unknown exception", what), "error");
+        if (!r->is_done()) {
+            r->take_collector();
+            r->error(500);
+        }
+    }
+}
+
+void http_channel::dispatch(parsed_request head) {
+    auto self = std::static_pointer_cast<http_channel>(shared_from_this());
+    auto r = std::make_shared<http_request>(self, std::move(head));
+    request_counter.increment();
+    server_->total_requests.increment();
+    current_ = r;
+    phase_ = phase::waiting;
+    body_remaining_ = 0;
+    body_collected_ = false;
+    continue_sent_ = false;
+    chunks_.reset();
+
+    if (r->version_kind() == http_version::unsupported) {
+        protocol_error(505, fmt::format("unsupported version HTTP/{}", r->version()));
+        return;
+    }
+    // The body's framing: Transfer-Encoding wins over Content-Length (RFC 9112 section 6.3).
+    bool has_length = false;
+    auto length = content_length(r->head(), has_length);
+    if (auto te = r->get_header("Transfer-Encoding")) {
+        if (!iequals(last_coding(*te), "chunked")) {
+            protocol_error(501, fmt::format("unsupported Transfer-Encoding '{}'", *te));
+            return;
+        }
+        r->body_chunked_ = true;
+        // Both framings, or chunked from an HTTP/1.0 client: a smuggling attempt or a confused
+        // intermediary; serve this request, then close.
+        if (has_length || r->version_kind() != http_version::http11) r->close_after();
+    } else if (!length) {
+        protocol_error(400, "invalid Content-Length");
+        return;
+    } else {
+        r->body_length_ = *length;
+        body_remaining_ = *length;
+    }
+    body_pending_ = r->has_body();
+
+    // Handler selection and dispatch (medusa: the first handler whose match() is true).
+    dispatching_ = true;
+    bool matched = false;
+    run_guarded(r, "handler", [&] {
+        for (const auto& h : server_->handlers()) {
+            if (h->match(*r)) {
+                matched = true;
+                h->handle_request(r);
+                break;
+            }
+        }
+    });
+    dispatching_ = false;
+    if (!matched && !r->is_done()) r->error(404);
+
+    // A handler may have taken the socket (del_channel) or closed the channel.
+    if (closed() || !in_map() || phase_ == phase::closing) return;
+    if (current_ != r) return;
+    if (body_pending_) {
+        start_body();
+    } else if (r->is_done()) {
+        next_request();
+    } else {
+        phase_ = phase::waiting;
+        pause_reading();
+    }
+}
+
+bool http_channel::expect_unanswered(const http_request& r) const {
+    if (continue_sent_ || r.version_kind() != http_version::http11) return false;
+    auto expect = r.get_header("Expect");
+    return expect && token_in(*expect, "100-continue");
+}
+
+void http_channel::start_body() {
+    auto r = current_;
+    phase_ = phase::body;
+    body_collected_ = r->get_collector() != nullptr;
+    if (body_collected_) {
+        if (!r->body_chunked() && r->body_length() > server_->max_body) {
+            protocol_error(413, fmt::format("body of {} bytes, more than {}", r->body_length(),
+                                            server_->max_body));
+            return;
+        }
+        if (!r->is_done() && expect_unanswered(*r)) {
+            push(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+            continue_sent_ = true;
+        }
+    } else if (!r->body_chunked() && body_remaining_ > server_->max_discard_body) {
+        // Too large to read and drop: the reply (queued or to come) closes the connection.
+        log_info(fmt::format("unwanted body of {} bytes not read: closing", body_remaining_),
+                 "warning");
+        if (r->is_done()) {
+            enter_closing();
+            close_when_done();
+        } else {
+            r->close_after();
+            enter_closing();
+        }
+        return;
+    } else if (expect_unanswered(*r)) {
+        // The client waits for a 100 that will not come; the reply closes instead.
+        if (r->is_done()) {
+            enter_closing();
+            close_when_done();
+        } else {
+            r->close_after();
+            enter_closing();
+        }
+        return;
+    }
+    if (r->body_chunked()) {
+        set_terminator("\n");
+    } else {
+        set_terminator(size_t(body_remaining_));
+    }
+}
+
+void http_channel::end_of_body() {
+    auto r = current_;
+    body_pending_ = false;
+    if (!r) return;
+    if (body_collected_ && r->get_collector()) {
+        run_guarded(r, "collector", [&] { r->get_collector()->found_terminator(); });
+    }
+    if (closed() || !in_map() || phase_ == phase::closing) return;
+    if (current_ != r) return;
+    if (r->is_done()) {
+        next_request();
+    } else {
+        phase_ = phase::waiting;
+        set_terminator("\n");
+        pause_reading();
+    }
+}
+
+void http_channel::next_request() {
+    current_.reset();
+    phase_ = phase::header;
+    body_pending_ = false;
+    set_terminator("\n");
+}
+
+void http_channel::enter_closing() {
+    phase_ = phase::closing;
+    body_pending_ = false;
+    // Keep reading and dropping what the client still sends, so that the close does not meet
+    // unread input (which makes the kernel answer with a reset that can destroy the reply).
+    set_terminator(nullptr);
+    if (reading_paused()) resume_reading();
+}
+
+void http_channel::protocol_error(int code, std::string_view reason) {
+    log_info(fmt::format("{} {} from {}: {}", code, http_request::reason(code),
+                         addr().to_string(), reason),
+             "error");
+    std::shared_ptr<http_request> r;
+    if (current_ && !current_->is_done()) {
+        r = current_;  // an error inside its body, or in its head's framing
+    } else if (current_) {
+        // The reply is already queued: just close after it.
+        enter_closing();
+        close_when_done();
+        return;
+    } else {
+        auto self = std::static_pointer_cast<http_channel>(shared_from_this());
+        r = std::make_shared<http_request>(self, parser_.take());
+        request_counter.increment();
+        server_->total_requests.increment();
+        current_ = r;
+    }
+    enter_closing();
+    r->take_collector();
+    r->close_after();
+    r->error(code);
+}
+
+bool http_channel::must_close_after(const http_request& r) const {
+    if (&r != current_.get()) return false;
+    if (phase_ == phase::closing) return true;
+    if (!body_pending_ || r.get_collector()) return false;
+    // An unwanted body is read and dropped, unless it is too large or the client holds it back
+    // waiting for a 100 Continue.
+    if (expect_unanswered(r)) return true;
+    return !r.body_chunked() && body_remaining_ > server_->max_discard_body;
+}
+
+void http_channel::reply_queued(http_request& r, bool close) {
+    if (close) {
+        enter_closing();
+        close_when_done();
+        return;
+    }
+    if (&r != current_.get() || dispatching_) return;
+    if (phase_ == phase::waiting) {
+        next_request();
+        resume_reading();
+    }
+    // In phase body the request's body is still arriving; end_of_body() moves on.
+}
+
+// --- timeouts --------------------------------------------------------------------------------
+
+void http_channel::check_timeouts(clock::time_point now) {
+    if (closed()) return;
+    auto header_timeout = server_->header_timeout;
+    const char* why = nullptr;
+    if (phase_ == phase::header && parser_.started() && now - request_started_ > header_timeout) {
+        why = "request head not complete in time";
+    } else if (phase_ == phase::body && now - last_used_ > header_timeout) {
+        why = "request body stalled";
+    } else if (now - last_used_ > server_->zombie_timeout) {
+        why = "idle (zombie)";
+    }
+    if (why) {
+        log_info(fmt::format("closing {}: {}", addr().to_string(), why), "info");
+        close();
+    }
+}
+
+}  // namespace medusa::http

@@ -1,0 +1,118 @@
+// http_channel: one client connection of an http_server (medusa's http_server.http_channel).
+//
+// Input is framed by async_chat, one line at a time (terminator "\n"), and fed to a
+// request_parser; so CRLF and bare-LF line ends both work, a request split anywhere across reads
+// parses the same, and whatever follows a request (its body, the next pipelined request) stays
+// in async_chat's buffer until it is wanted. When a head is complete the channel builds an
+// http_request and gives it to the first handler whose match() is true (none: 404; an exception:
+// 500 and the server's `exceptions` counter).
+//
+// Bodies are always framed (medusa never read them: QUIRKS row 7): Content-Length bytes (a count
+// terminator) or a chunked body (chunked_decoder, with exact count terminators for chunk data), fed
+// to the request's collector if the handler set one, read and dropped otherwise. A body too large
+// to drop (over max_discard_body), or one the client holds back for an "Expect: 100-continue"
+// nobody answered, is not read: the reply then says Connection: close and the channel closes.
+//
+// Order: while a request is outstanding (its handler has not called done(): a deferred or
+// threaded handler) the channel pauses reading, so a pipelined request is not even parsed until
+// the reply before it has been queued. done() resumes reading.
+//
+// Errors in the request itself get medusa's error page and then the connection closes, after
+// the replies to earlier pipelined requests (they were queued first): 400 malformed, 413 body over
+// max_body, 414 request line over 8 KiB, 431 header block over 64 KiB, 505 a version other than
+// HTTP/1.x. Each also writes a line through log_info().
+//
+// Timeouts (checked by the server's maintenance timer, not per request): a connection idle for
+// zombie_timeout (medusa's 30 minutes) is closed; a request head that has not completed within
+// header_timeout of its first byte, or a body that stalls for header_timeout, is closed sooner
+// (slowloris).
+//
+// Hand-off: a handler may take the socket out of the loop with del_channel() (see dispatcher.h),
+// then read the bytes the channel had already received but not framed with take_in_buffer().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "asyncore/async_chat.h"
+#include "http/chunked.h"
+#include "http/counter.h"
+#include "http/request_parser.h"
+
+namespace medusa::http {
+
+class http_server;
+class http_request;
+
+class http_channel : public async_chat {
+public:
+    http_channel(http_server& server, accepted conn);
+    ~http_channel() override;
+
+    http_server& server() const { return *server_; }
+    // medusa's channel_number (1, 2, ... over the process) and per-channel request count.
+    uint64_t channel_number = 0;
+    counter request_counter;
+    // The request being served (its reply not yet queued, or its body still being read).
+    std::shared_ptr<http_request> current_request() const { return current_; }
+
+    // Seconds on the steady clock when the channel last received or sent bytes, and when the
+    // request now arriving sent its first byte.
+    clock::time_point last_used() const { return last_used_; }
+    // Close the channel if a timeout has passed (called by the server's maintenance timer).
+    void check_timeouts(clock::time_point now);
+
+    std::string repr() const override;
+
+    // --- async_chat / dispatcher hooks -------------------------------------------------------
+    void collect_incoming_data(std::string_view data) override;
+    void found_terminator() override;
+    void handle_read() override;
+    void handle_write() override;
+    void close() override;
+
+private:
+    friend class http_request;
+    enum class phase {
+        header,   // reading a request head
+        body,     // reading the current request's body
+        waiting,  // the body (if any) is read; the reply is not queued yet; reading paused
+        closing,  // the last reply is queued; input is read and dropped until the close
+    };
+
+    void dispatch(parsed_request head);
+    void start_body();
+    void body_data(std::string_view data);
+    void end_of_body();
+    void next_request();
+    // A request that cannot be served: medusa's error page, then close.
+    void protocol_error(int code, std::string_view reason);
+    void enter_closing();
+    void run_guarded(const std::shared_ptr<http_request>& r, const char* what,
+                     const std::function<void()>& fn);
+
+    // The request asked for "100-continue" and no 100 has been sent.
+    bool expect_unanswered(const http_request& r) const;
+    // Called by http_request::done() with the reply ready to queue.
+    bool must_close_after(const http_request& r) const;
+    void reply_queued(http_request& r, bool close);
+
+    http_server* server_;
+    phase phase_ = phase::header;
+    request_parser parser_;
+    chunked_decoder chunks_;
+    std::shared_ptr<http_request> current_;
+    uint64_t body_remaining_ = 0;  // Content-Length bytes still to come
+    bool body_collected_ = false;  // the current body goes to a collector
+    bool body_pending_ = false;    // the current request has a body not yet read to its end
+    bool continue_sent_ = false;   // "HTTP/1.1 100 Continue" went out for the current request
+    bool dispatching_ = false;
+    clock::time_point last_used_;
+    clock::time_point request_started_;
+};
+
+}  // namespace medusa::http

@@ -1,0 +1,163 @@
+// http_request: one request and the reply being built for it (medusa's http_server.http_request).
+//
+// The channel creates it when a request head has arrived and hands it (as a shared_ptr) to the
+// first matching handler. The handler reads the request (command(), uri(), split_uri(),
+// get_header()), sets reply headers by name (set/get/remove, add_header for repeated names such
+// as Set-Cookie), pushes the body (strings or producers), and calls done() — or error(code),
+// which sends medusa's HTML error page and calls done() itself.
+//
+// done() is where medusa's keep-alive and chunking rules live (see keepalive.h): it finishes the
+// header block, decides whether the connection stays open, wraps the body in chunked coding
+// when an HTTP/1.1 reply has no Content-Length, and queues everything on the channel: the header
+// block and string bodies go out together in one writev, file bodies by sendfile. The access log
+// line is written when the last byte of the reply has been handed to the socket:
+//   127.0.0.1:54321 - - [24/Nov/2026:22:40:01 +0000] "GET / HTTP/1.1" 200 283
+// (the byte count is the whole reply, header block included, as medusa's hooked_producer counts).
+//
+// Threads: a request belongs to the loop thread. A handler working on another thread calls
+// done() (and push()) through a thunk given to pull_trigger(). If the client has gone meanwhile,
+// done() does nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "asyncore/producers.h"
+#include "http/handler.h"
+#include "http/keepalive.h"
+#include "http/request_parser.h"
+
+namespace medusa::http {
+
+class http_channel;
+class http_server;
+
+class http_request : public std::enable_shared_from_this<http_request> {
+public:
+    // `channel` may be null (a request built for a test, or for an error before any request).
+    http_request(std::shared_ptr<http_channel> channel, parsed_request head);
+    http_request(const http_request&) = delete;
+    http_request& operator=(const http_request&) = delete;
+
+    // --- the request -----------------------------------------------------------------------
+    // The request line as received (medusa's .request): "GET /a%20b?x=1 HTTP/1.1".
+    std::string_view request() const { return head_.request_line(); }
+    std::string_view command() const { return head_.command(); }
+    // medusa's .uri: the path percent-decoded once, then "?query" as received.
+    std::string_view uri() const { return uri_.empty() ? head_.uri() : std::string_view(uri_); }
+    // The URI exactly as received.
+    std::string_view raw_uri() const { return head_.uri(); }
+    // The version as received ("1.1"); "" when the request line had none.
+    std::string_view version() const { return head_.version(); }
+    http_version version_kind() const { return version_; }
+
+    // <path>;<params>?<query>#<fragment> of the received URI, the path percent-decoded once
+    // ("/a%2520b" gives "/a%20b"); params/query/fragment keep their ';', '?', '#'.
+    struct uri_split {
+        std::string path;
+        std::string_view params, query, fragment;
+    };
+    const uri_split& split_uri();
+
+    // A request header by name, case-insensitive; nullopt when absent.
+    std::optional<std::string_view> get_header(std::string_view name) const {
+        return head_.get_header(name);
+    }
+    const parsed_request& head() const { return head_; }
+
+    // --- reply headers -----------------------------------------------------------------------
+    // medusa's request[name] = value: replaces the (first) header of that name, or adds it.
+    // Names compare case-insensitively. Server and Date are set from the start.
+    void set(std::string_view name, std::string_view value);
+    void set(std::string_view name, uint64_t value);
+    std::optional<std::string_view> get(std::string_view name) const;
+    bool has(std::string_view name) const { return get(name).has_value(); }
+    // Every header of that name (or only the one with that value). False when none matched
+    // (medusa raised LookupError).
+    bool remove(std::string_view name, std::optional<std::string_view> value = std::nullopt);
+    // Another header of this name, kept beside any existing ones (Set-Cookie).
+    void add_header(std::string_view name, std::string_view value);
+    void clear_headers();
+    const std::vector<std::pair<std::string, std::string>>& reply_headers() const {
+        return reply_headers_;
+    }
+
+    // --- the reply ---------------------------------------------------------------------------
+    int reply_code = 200;
+    // medusa's use_chunked: wrap an HTTP/1.1 reply without Content-Length in chunked coding.
+    bool use_chunked = true;
+
+    // Queue body data (sent after the header block, in push order).
+    void push(std::string data);
+    void push(std::string_view data) { push(std::string(data)); }
+    void push(const char* data) { push(std::string(data)); }
+    void push(producer_ptr p);
+
+    // "HTTP/1.1 404 Not Found" for this request's version; sets reply_code (medusa's response()).
+    std::string response(int code);
+    // medusa's error page for `code`, with Content-Length and Content-Type: text/html, then done().
+    void error(int code);
+    // medusa's reply_now: the same as error(code), used for empty-ish replies such as 201.
+    void reply_now(int code) { error(code); }
+    // Finish: decide keep-alive and chunking, queue the reply on the channel. Once only.
+    void done();
+    bool is_done() const { return done_; }
+    // Make done() close the connection after this reply (the reply says Connection: close).
+    void close_after() { force_close_ = true; }
+
+    // The reason phrase medusa's table gives a code ("Not Found"); "Unknown" when absent.
+    static std::string_view reason(int code);
+    // medusa's DEFAULT_ERROR_MESSAGE for `code`, byte for byte (CRLF line ends).
+    static std::string error_page(int code);
+    // "24/Nov/2026:22:40:01 +0000": medusa's log_date_string (GMT fields, local zone offset).
+    static std::string log_date_string(time_t when);
+
+    // --- the body ----------------------------------------------------------------------------
+    // Set before returning from handle_request() to receive the body (see collector).
+    void set_collector(std::shared_ptr<collector> c) { collector_ = std::move(c); }
+    collector* get_collector() const { return collector_.get(); }
+    std::shared_ptr<collector> take_collector() { return std::move(collector_); }
+    // The body's framing, as the channel read it from the request headers.
+    bool has_body() const { return body_chunked_ || body_length_ > 0; }
+    bool body_chunked() const { return body_chunked_; }
+    uint64_t body_length() const { return body_length_; }  // 0 when chunked or absent
+
+    // --- where it came from ------------------------------------------------------------------
+    // The channel, or null once it has closed (a reply from a thread that finishes late).
+    std::shared_ptr<http_channel> channel() const { return channel_.lock(); }
+    // The server the channel belongs to, or null (test requests).
+    http_server* server() const { return server_; }
+    // This request's number among all requests of the process (medusa's request_counter).
+    uint64_t request_number = 0;
+
+    // Write the access log line for a reply of `bytes` bytes (called when it has been sent).
+    void log(uint64_t bytes);
+
+private:
+    friend class http_channel;
+    void build_reply_header(std::string& out, const keepalive_decision& d);
+
+    std::weak_ptr<http_channel> channel_;
+    http_server* server_ = nullptr;
+    parsed_request head_;
+    std::string uri_;  // medusa's decoded .uri, when it differs from the raw one
+    http_version version_;
+    std::optional<uri_split> split_;
+
+    std::vector<std::pair<std::string, std::string>> reply_headers_;
+    std::vector<std::variant<std::string, producer_ptr>> outgoing_;
+    std::shared_ptr<collector> collector_;
+    bool done_ = false;
+    bool force_close_ = false;
+    bool body_chunked_ = false;
+    uint64_t body_length_ = 0;
+    uint64_t producer_bytes_ = 0;  // bytes the reply's producers have produced (for the log)
+};
+
+}  // namespace medusa::http

@@ -1,0 +1,148 @@
+// request_parser: the request line and header block of one HTTP request, parsed without sockets
+// (the parsing half of medusa's http_channel.found_terminator, crack_request and join_headers).
+//
+// The parser is a resumable state machine: feed() it bytes in pieces of any size and it stops
+// right after the blank line that ends the header block, leaving the rest (a body, the next
+// pipelined request) to the caller. Fed the same bytes split anywhere, it gives the same result.
+//
+// What it accepts (medusa's rules, with the port's fixes; see QUIRKS.md):
+//   - lines end in CRLF or a bare LF (medusa waited forever for CRLFCRLF: row 16);
+//   - one leading blank line is skipped (a browser's stray CRLF after a POST body); a second one
+//     makes the request "empty" and the connection closes, as medusa does;
+//   - the request line is `METHOD SP URI [SP HTTP/VERSION]` with single spaces, VERSION made of
+//     digits and dots, `HTTP` in capitals; anything else is a 400 (row 5);
+//   - a header line is `Name: value` (optional whitespace around the value); a line that starts
+//     with a space or tab continues the previous header, joined with one space (row 17); a
+//     continuation right after the request line is a 400.
+// Limits, each with its own status: a request line longer than max_request_line is 414, a header
+// block longer than max_header_block is 431, a malformed line is 400.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace medusa::http {
+
+struct parse_limits {
+    size_t max_request_line = 8 * 1024;   // bytes of the request line, without its line end
+    size_t max_header_block = 64 * 1024;  // bytes of the header lines after the request line
+};
+
+// crack_request("GET /x HTTP/1.1") -> {"GET", "/x", "1.1", true}; "GET /x" -> version absent.
+// nullopt when the line does not have medusa's shape (one token, two spaces, a fourth token,
+// lower-case "http/1.0").
+struct cracked_request {
+    std::string_view command;
+    std::string_view uri;
+    std::string_view version;  // "" when has_version is false
+    bool has_version = false;
+};
+std::optional<cracked_request> crack_request(std::string_view line);
+
+// The URI's parts as medusa's path_regex splits them: <path>;<params>?<query>#<fragment>.
+// params, query and fragment keep their leading ';', '?' or '#' (empty when absent).
+struct uri_parts {
+    std::string_view path;
+    std::string_view params;
+    std::string_view query;
+    std::string_view fragment;
+};
+uri_parts split_uri(std::string_view uri);
+
+// %XX decoded once; a '%' not followed by two hex digits is kept as it is (as Python's unquote).
+// "/a%2520b" -> "/a%20b" (medusa decoded twice and got "/a b": row 11).
+std::string percent_decode(std::string_view s);
+
+// Case-insensitive ASCII comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+};
+
+// One parsed request head. Owns its bytes; the views it hands out live as long as it does.
+class parsed_request {
+public:
+    std::string_view request_line() const { return view(line_); }
+    std::string_view command() const { return view(command_); }
+    std::string_view uri() const { return view(uri_); }
+    std::string_view version() const { return view(version_); }
+    bool has_version() const { return has_version_; }
+
+    size_t field_count() const { return fields_.size(); }
+    header_field field(size_t i) const { return {view(fields_[i].name), view(fields_[i].value)}; }
+    // The first header with this name (case-insensitive), without surrounding whitespace.
+    // A linear scan: a request has a handful of headers, and comparing lengths first makes a
+    // miss cost one integer compare per header, cheaper than building a map per request.
+    std::optional<std::string_view> get_header(std::string_view name) const;
+
+    void clear();
+
+private:
+    friend class request_parser;
+    struct span {
+        uint32_t off = 0;
+        uint32_t len = 0;
+    };
+    struct field_span {
+        span name;
+        span value;
+    };
+    std::string_view view(span s) const { return std::string_view(block_).substr(s.off, s.len); }
+
+    std::string block_;  // the request line, then each header's name and value, back to back
+    span line_, command_, uri_, version_;
+    bool has_version_ = false;
+    std::vector<field_span> fields_;
+};
+
+class request_parser {
+public:
+    enum class status {
+        request_line,  // waiting for (more of) the request line
+        headers,       // waiting for (more of) the header block
+        complete,      // the blank line has arrived: take() the request
+        empty,         // a leading CRLFCRLF: no request at all (medusa closes the connection)
+        error,         // error_code() is 400, 414 or 431
+    };
+
+    explicit request_parser(parse_limits limits = {}) : limits_(limits) {}
+
+    // Consume bytes up to and including the end of the header block (or up to an error).
+    // Returns how many bytes of `data` were used; the rest belongs to whatever follows.
+    size_t feed(std::string_view data);
+
+    status state() const { return state_; }
+    bool finished() const { return state_ >= status::complete; }
+    int error_code() const { return error_code_; }
+    // A sentence for the log: "request line longer than 8192 bytes".
+    const std::string& error_reason() const { return error_reason_; }
+    // True once any byte of a request has arrived (the channel's slow-header timeout uses it).
+    bool started() const { return started_; }
+
+    // After complete: the parsed head (the parser is reset for the next request).
+    parsed_request take();
+    const parsed_request& peek() const { return req_; }
+    void reset();
+
+private:
+    void process_line(std::string_view line);
+    void fail(int code, std::string reason);
+
+    parse_limits limits_;
+    status state_ = status::request_line;
+    parsed_request req_;
+    std::string line_;          // the current line, without its line end
+    size_t header_bytes_ = 0;   // bytes of header lines so far (limit: max_header_block)
+    bool leading_blank_ = false;
+    bool started_ = false;
+    int error_code_ = 0;
+    std::string error_reason_;
+};
+
+}  // namespace medusa::http

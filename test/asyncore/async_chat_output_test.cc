@@ -1,0 +1,293 @@
+// async_chat output: the queue of bytes, producers and the close marker; writev, sendfile,
+// back-pressure, stalled producers and a peer that resets mid-reply. Loopback TCP, every backend.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "asyncore/async_chat.h"
+#include "asyncore/producers.h"
+#include "test/asyncore/async_chat_testutil.h"
+#include "test/asyncore/helpers.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using chat_test::pump;
+using chat_test::read_some;
+
+// Answers each "\r\n"-terminated request with `reply` (or runs on_request).
+class replier : public medusa::async_chat {
+public:
+    replier(int fd, medusa::socket_map& m) : async_chat(fd, m) { set_terminator("\r\n"); }
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override {
+        ++requests;
+        if (on_request)
+            on_request(*this);
+        else if (!reply.empty())
+            push(reply);
+    }
+    void handle_close() override {
+        ++closes;
+        close();
+    }
+    std::string reply;
+    std::function<void(replier&)> on_request;
+    int requests = 0;
+    int closes = 0;
+};
+
+void set_buffer(int fd, int opt, int size) { ::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size); }
+
+std::string pattern(size_t n, unsigned salt) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = char('a' + (i * 31 + salt) % 26);
+    return s;
+}
+
+int temp_file(const std::string& data) {
+    char name[] = "/tmp/medusa-chat-XXXXXX";
+    int fd = ::mkstemp(name);
+    EXPECT_GE(fd, 0);
+    ::unlink(name);
+    EXPECT_EQ(::write(fd, data.data(), data.size()), ssize_t(data.size()));
+    return fd;
+}
+
+// A file producer that counts its more() calls: 1 (the final empty one) means every byte of it
+// went by sendfile(2).
+class counting_file_producer : public medusa::file_producer {
+public:
+    counting_file_producer(int fd, int64_t length, int* calls)
+        : file_producer(fd, 0, length), calls_(calls) {}
+    std::string more() override {
+        ++*calls_;
+        return file_producer::more();
+    }
+
+private:
+    int* calls_;
+};
+
+class gate_producer : public medusa::producer {
+public:
+    std::string more() override { return std::exchange(data, {}); }
+    bool ready() const override { return !data.empty() || done; }
+    std::string data;
+    bool done = false;
+};
+
+class AsyncChatOutput : public ::testing::TestWithParam<medusa::backend> {};
+
+TEST_P(AsyncChatOutput, CloseWhenDoneSendsEverythingFirst) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 16384);  // force many partial sends
+    auto ch = medusa::make<replier>(fd, m);
+
+    const std::string big = pattern(1 << 20, 1);
+    const std::string file = pattern(300000, 7);
+    int more_calls = 0;
+    uint64_t hooked_bytes = 0;
+    ch->push("HEADER\r\n");
+    ch->push_with_producer(std::make_unique<medusa::simple_producer>(big, 65536));
+    ch->push_with_producer(std::make_unique<medusa::hooked_producer>(
+        std::make_unique<counting_file_producer>(temp_file(file), int64_t(file.size()),
+                                                 &more_calls),
+        [&](uint64_t n) { hooked_bytes = n; }));
+    ch->push("TRAILER");
+    ch->close_when_done();
+    ch->push("never sent: queued after the close");
+
+    std::string got;
+    bool eof = pump(m, [&] { return !read_some(peer, got); }, 20000ms);
+    ::close(peer);
+    ASSERT_TRUE(eof) << "no EOF after " << got.size() << " bytes";
+    EXPECT_EQ(got.size(), 8 + big.size() + file.size() + 7);
+    EXPECT_TRUE(got == "HEADER\r\n" + big + file + "TRAILER") << "the bytes differ";
+    EXPECT_EQ(more_calls, 1) << "the file went through more(), not sendfile";
+    EXPECT_EQ(hooked_bytes, file.size());
+    EXPECT_TRUE(ch->closed());
+    EXPECT_TRUE(m.empty());
+}
+
+TEST_P(AsyncChatOutput, StalledProducerHoldsTheQueue) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    auto gate = std::make_unique<gate_producer>();
+    gate_producer* g = gate.get();
+    ch->push("A");
+    ch->push_with_producer(std::move(gate));
+    ch->push("B");
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got == "A"; }));
+    for (int i = 0; i < 3; ++i) m.poll_once(5ms);
+    read_some(peer, got);
+    EXPECT_EQ(got, "A");
+    EXPECT_FALSE(ch->writable());
+    EXPECT_FALSE(ch->output_empty());
+
+    g->data = "gate";
+    g->done = true;
+    ch->update_interest();
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= 6; }));
+    EXPECT_EQ(got, "AgateB");
+    EXPECT_TRUE(ch->output_empty());
+    ::close(peer);
+}
+
+TEST_P(AsyncChatOutput, BackPressureBoundsQueuedOutput) {
+    // The peer pipelines 500 requests (2 MiB of replies) and reads nothing; each gets 4 KiB.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8192);
+    auto ch = medusa::make<replier>(fd, m);
+    ch->reply = pattern(4096, 3);
+    ch->high_water_mark = 64 * 1024;
+    ch->low_water_mark = 16 * 1024;
+    const size_t bound = ch->high_water_mark + ch->reply.size();
+    const int n = 500;
+    std::string requests;
+    for (int i = 0; i < n; ++i) requests += "q\r\n";
+    chat_test::write_all(peer, requests);
+
+    size_t max_pending = 0;
+    auto watch = [&] { max_pending = std::max(max_pending, ch->pending_bytes()); };
+    ASSERT_TRUE(pump(m, [&] { watch(); return !ch->readable(); }));
+    for (int i = 0; i < 20; ++i) {
+        m.poll_once(5ms);
+        watch();
+    }
+    EXPECT_FALSE(ch->readable());
+    EXPECT_LT(ch->requests, n) << "it answered everything without the peer reading";
+    EXPECT_GT(ch->pending_bytes(), ch->low_water_mark);
+    EXPECT_LE(max_pending, bound);
+
+    // The peer reads: the channel drains, reads again, and answers every request in order.
+    std::string got;
+    bool all = pump(m, [&] {
+        watch();
+        read_some(peer, got);
+        return got.size() >= size_t(n) * ch->reply.size();
+    }, 30000ms);
+    ASSERT_TRUE(all) << got.size() << " bytes, " << ch->requests << " requests, pending "
+                     << ch->pending_bytes() << " readable " << ch->readable() << " writable "
+                     << ch->writable() << " in " << ch->ac_in_buffer().size();
+    EXPECT_EQ(ch->requests, n);
+    EXPECT_EQ(got.size(), size_t(n) * ch->reply.size());
+    EXPECT_LE(max_pending, bound);
+    EXPECT_TRUE(ch->readable());
+    ::close(peer);
+}
+
+TEST_P(AsyncChatOutput, PeerResetMidSendClosesTheChannel) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8192);
+    auto ch = medusa::make<replier>(fd, m);
+    ch->on_request = [](replier& r) {
+        r.push_with_producer(std::make_unique<medusa::simple_producer>(pattern(8 << 20, 5), 65536));
+    };
+    // A second, healthy channel in the same loop.
+    auto [fd2, peer2] = chat_test::tcp_pair();
+    auto other = medusa::make<replier>(fd2, m);
+    other->reply = "pong\n";
+
+    chat_test::write_all(peer, "go\r\n");
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() > 0; }));
+    linger lg{1, 0};  // close with RST
+    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    ::close(peer);
+    ASSERT_TRUE(pump(m, [&] { return ch->closes > 0; }));
+    EXPECT_EQ(ch->closes, 1);
+    EXPECT_TRUE(ch->closed());
+    EXPECT_TRUE(ch->output_empty());  // the 8 MiB producer was released
+
+    chat_test::write_all(peer2, "ping\r\n");
+    std::string got2;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer2, got2); return got2 == "pong\n"; }));
+    EXPECT_EQ(m.size(), 1u);
+    ::close(peer2);
+}
+
+TEST_P(AsyncChatOutput, ManySmallAndLargePushesArriveInOrder) {
+    // Pushed while the peer is not reading: the queue is sent by gathered writes, many of them
+    // partial, and every byte arrives once, in order.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8192);
+    auto ch = medusa::make<replier>(fd, m);
+    ch->high_water_mark = 64 << 20;
+    std::string expected;
+    for (int i = 0; i < 3000; ++i) {
+        std::string piece = i % 3 == 0 ? pattern(700 + i % 50, i) : "piece " + std::to_string(i) + "\n";
+        expected += piece;
+        ch->push(piece);
+    }
+    for (int i = 0; i < 5; ++i) m.poll_once(2ms);
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= expected.size(); }, 20000ms));
+    EXPECT_TRUE(got == expected);
+    EXPECT_EQ(ch->pending_bytes(), 0u);
+    ::close(peer);
+}
+
+TEST_P(AsyncChatOutput, HookThatPushesAndClosesWhenDone) {
+    // http_request's log hook runs inside more(); output it pushes goes after the producer's.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    replier* raw = ch.get();
+    ch->push_with_producer(std::make_unique<medusa::hooked_producer>(
+        std::make_unique<medusa::simple_producer>("body", 2), [raw](uint64_t n) {
+            raw->push(" [" + std::to_string(n) + " bytes]");
+            raw->close_when_done();
+        }));
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }));
+    EXPECT_EQ(got, "body [4 bytes]");
+    ::close(peer);
+}
+
+TEST_P(AsyncChatOutput, CloseReleasesQueuedFiles) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8192);
+    auto ch = medusa::make<replier>(fd, m);
+    ch->push("x");  // goes at once; then a file that never gets its turn
+    ch->push_with_producer(std::make_unique<medusa::simple_producer>(pattern(16 << 20, 2)));
+    int file = temp_file("data");
+    ch->push_with_producer(std::make_unique<medusa::file_producer>(file, 0, 4));
+    EXPECT_NE(::fcntl(file, F_GETFD), -1);
+    ch->close();
+    EXPECT_EQ(::fcntl(file, F_GETFD), -1);
+    EXPECT_TRUE(ch->output_empty());
+    ::close(peer);
+}
+
+TEST_P(AsyncChatOutput, EchoRoundTrip) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    ch->on_request = [](replier& r) { r.push("ok\r\n"); };
+    chat_test::write_all(peer, "a\r\nb\r\nc\r\n");
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= 12; }));
+    EXPECT_EQ(got, "ok\r\nok\r\nok\r\n");
+    ::close(peer);
+    ASSERT_TRUE(pump(m, [&] { return ch->closes > 0; }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AsyncChatOutput, medusa_test::all_backends,
+                         medusa_test::backend_name);
+
+}  // namespace
