@@ -152,4 +152,71 @@ bench-compare: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
 	@BUILD=$(BUILD) bench/compare.sh
 
+# --- fuzzing: make fuzz [FUZZ_SECONDS=60] ----------------------------------------------------------
+# One libFuzzer target per test/fuzz/TARGET.fuzz.cpp (the harnesses are test/fuzz/harness_*.h),
+# built with clang, ASan and UBSan into $(FUZZ_BUILD)/bin/, with the library sources they use
+# compiled again by clang into $(FUZZ_BUILD)/obj/. `make fuzz` re-runs every kept crash
+# (test/fuzz/regressions/TARGET/), then fuzzes each target for FUZZ_SECONDS from its corpus
+# ($(FUZZ_BUILD)/corpus/TARGET/, grown run after run), the seeds cut out of the transcripts
+# ($(FUZZ_BUILD)/seeds/, by test/fuzz/make_seeds.cpp) and the hand-written test/fuzz/corpus/TARGET/.
+# A crash is saved as $(FUZZ_BUILD)/crashes/TARGET/crash-*: keep it under
+# test/fuzz/regressions/TARGET/ before fixing it (test/fuzz_regressions/ then re-runs it in make test).
+.PHONY: fuzz
+FUZZ_SECONDS  ?= 60
+FUZZ_CXX      ?= clang++
+FUZZ_BUILD    ?= $(BUILD)/fuzz
+FUZZ_SHARED   ?= $(or $(MEDUSA_SHARED),../shared)
+FUZZ_TARGETS  := $(patsubst test/fuzz/%.fuzz.cpp,%,$(wildcard test/fuzz/*.fuzz.cpp))
+FUZZ_FLAGS    := -std=c++20 -O1 -g -Wall -Wextra -Werror -pthread -I. -MMD -MP \
+                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_LIB_SRCS := $(wildcard asyncore/*.cc transcript/*.cc) http/request_parser.cc http/chunked.cc \
+                 http/http_date.cc cgi/header_scanner.cc
+FUZZ_LIB      := $(FUZZ_BUILD)/libmedusa-fuzz.a
+
+$(FUZZ_BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_SRCS:%.cc=$(FUZZ_BUILD)/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/bin/make_seeds: $(FUZZ_BUILD)/obj/test/fuzz/make_seeds.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
+
+$(FUZZ_BUILD)/bin/%: $(FUZZ_BUILD)/obj/test/fuzz/%.fuzz.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
+
+fuzz: DEB_PACKAGES += clang libclang-rt-14-dev
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/bin/%) $(FUZZ_BUILD)/bin/make_seeds
+	@rm -rf $(FUZZ_BUILD)/seeds
+	@$(FUZZ_BUILD)/bin/make_seeds $(FUZZ_BUILD)/seeds \
+	  $(wildcard test/transcripts/*/*.transcript $(FUZZ_SHARED)/transcripts/medusa/*.transcript)
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  kept=$$(find test/fuzz/regressions/$$t -type f 2>/dev/null | sort); \
+	  if [ -n "$$kept" ]; then \
+	    echo "== $$t: kept crashes"; \
+	    $(FUZZ_BUILD)/bin/$$t $$kept >$(FUZZ_BUILD)/$$t.regressions.log 2>&1 \
+	      || { tail -n 30 $(FUZZ_BUILD)/$$t.regressions.log; failed="$$failed $$t(kept)"; continue; }; \
+	  fi; \
+	  echo "== $$t: fuzzing for $(FUZZ_SECONDS) s"; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  $(FUZZ_BUILD)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t \
+	    $$([ -d test/fuzz/corpus/$$t ] && echo test/fuzz/corpus/$$t) >$(FUZZ_BUILD)/$$t.log 2>&1; \
+	  rc=$$?; grep -E '^stat::number_of_executed_units|^Done ' $(FUZZ_BUILD)/$$t.log; \
+	  if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_BUILD)/$$t.log; failed="$$failed $$t"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in $(FUZZ_BUILD)/crashes/)"; exit 1; fi; \
+	echo "fuzz: $(words $(FUZZ_TARGETS)) targets, no crash"
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -10,9 +10,13 @@
 // the close behind both. The queue is sent when the socket is writable, gathering consecutive
 // pieces into one writev(2) and sending file ranges with sendfile(2).
 //
-// Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading until
-// the queue drains below low_water_mark, so a peer that sends requests but never reads replies
-// costs bounded memory.
+// Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading (and
+// stops framing requests it has already read) until the queue drains below low_water_mark, so a
+// peer that sends requests but never reads replies costs bounded memory: about high_water_mark
+// plus one reply.
+//
+// A producer at the head of the queue that is not ready() stalls the queue: writable() is false
+// until update_interest() is called (by whoever made it ready).
 //
 // Pausing: pause_reading() stops framing (used by http_channel while a request is being served
 // on a thread, so pipelined requests wait their turn). resume_reading() frames what is already
@@ -21,6 +25,7 @@
 
 #include <sys/uio.h>
 
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <string>
@@ -61,7 +66,9 @@ public:
     void set_terminator(size_t count);        // 0 means none
     void set_terminator(std::nullptr_t);
     // set_terminator('\n') would be a count of 10 bytes: write set_terminator("\n").
-    void set_terminator(char) = delete;
+    template <class C>
+        requires std::same_as<C, char>
+    void set_terminator(C) = delete;
     // For a count, the bytes still to come (0 once it has fired), as asynchat.
     const terminator& get_terminator() const { return terminator_; }
     virtual void collect_incoming_data(std::string_view data) = 0;
@@ -72,11 +79,13 @@ public:
     void push(std::string_view data) { push(std::string(data)); }
     void push(const char* data) { push(std::string(data)); }
     void push_with_producer(producer_ptr p);
-    // Close once everything queued before this call has been sent.
+    // Close once everything queued before this call has been sent (output pushed after it is
+    // never sent). The close happens in the loop, not inside this call.
     void close_when_done();
     // Drop buffered input and queued output (asynchat.discard_buffers).
     void discard_buffers();
-    // Send as much of the queue as the socket takes now.
+    // Send as much of the queue as the socket takes now (push() calls it). A peer that has gone
+    // (EPIPE, ECONNRESET) ends in handle_close(); other send errors throw std::system_error.
     void initiate_send();
     // Bytes queued and not yet sent (pushed strings; producers count what they have produced).
     size_t pending_bytes() const { return out_bytes_; }
@@ -107,8 +116,8 @@ public:
     void close() override;
 
 protected:
-    // Frame what is in the input buffer now. Stops when the channel leaves the map, closes, or
-    // is paused, leaving the rest buffered.
+    // Frame what is in the input buffer now. Stops when the channel leaves the map, closes, is
+    // paused, or goes over the high-water mark, leaving the rest buffered.
     void process_input();
 
 private:

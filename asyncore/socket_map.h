@@ -84,6 +84,9 @@ public:
     bool in_loop_thread() const { return loop_thread_ == std::this_thread::get_id(); }
 
     // --- timers (medusa's event_loop.schedule) -------------------------------------------------
+    // Call these from the loop thread (or before loop() starts); another thread schedules
+    // through pull_trigger(). A timer runs after the pass's events, and the wait never outlasts
+    // the next one due.
     // Run fn once, `delay` from now, in the loop thread. An exception from fn is logged.
     timer_id call_later(clock::duration delay, std::function<void()> fn);
     // Run fn every `period`, the first time one period from now, until cancelled.

@@ -142,9 +142,9 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
             bool length_match = !ims->length || *ims->length == file_length;
             auto ims_date = parse_http_date(ims->date);
             if (length_match && ims_date && *ims_date != 0 && mtime <= *ims_date) {
+                cache_counter.increment();  // before done(): the client may see the reply first
                 request->reply_code = 304;
                 request->done();
-                cache_counter.increment();
                 return;
             }
         }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
 #include <atomic>
 
 #include "http/http_request.h"
@@ -56,6 +58,23 @@ std::string_view last_coding(std::string_view te) {
     return t;
 }
 
+// Queued after a connection's last reply: when the channel reaches it, everything before it has
+// been written to the socket, and the channel starts its lingering close.
+class linger_hook : public producer {
+public:
+    explicit linger_hook(std::weak_ptr<http_channel> ch) : channel_(std::move(ch)) {}
+    std::string more() override {
+        if (auto ch = channel_.lock()) {
+            channel_.reset();
+            ch->begin_linger();
+        }
+        return {};
+    }
+
+private:
+    std::weak_ptr<http_channel> channel_;
+};
+
 }  // namespace
 
 http_channel::http_channel(http_server& server, accepted conn)
@@ -108,8 +127,11 @@ void http_channel::collect_incoming_data(std::string_view data) {
             body_data(data);
             break;
         case phase::waiting:
+            break;  // reading is paused while waiting
         case phase::closing:
-            // Reading is paused while waiting; input after the last reply is dropped.
+            // Input after the last request is dropped; a lingering close reads a bounded amount.
+            linger_bytes_ += data.size();
+            if (linger_bytes_ > linger_max_bytes) close();
             break;
     }
 }
@@ -128,7 +150,7 @@ void http_channel::found_terminator() {
                     // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
                     parser_.reset();
                     enter_closing();
-                    close_when_done();
+                    close_after_output();
                     break;
                 case request_parser::status::error:
                     protocol_error(parser_.error_code(), parser_.error_reason());
@@ -193,7 +215,7 @@ void http_channel::body_data(std::string_view data) {
                      "warning");
             if (current_->is_done()) {
                 enter_closing();
-                close_when_done();
+                close_after_output();
             } else {
                 current_->close_after();
                 enter_closing();
@@ -316,7 +338,7 @@ void http_channel::start_body() {
                  "warning");
         if (r->is_done()) {
             enter_closing();
-            close_when_done();
+            close_after_output();
         } else {
             r->close_after();
             enter_closing();
@@ -326,7 +348,7 @@ void http_channel::start_body() {
         // The client waits for a 100 that will not come; the reply closes instead.
         if (r->is_done()) {
             enter_closing();
-            close_when_done();
+            close_after_output();
         } else {
             r->close_after();
             enter_closing();
@@ -384,7 +406,7 @@ void http_channel::protocol_error(int code, std::string_view reason) {
     } else if (current_) {
         // The reply is already queued: just close after it.
         enter_closing();
-        close_when_done();
+        close_after_output();
         return;
     } else {
         auto self = std::static_pointer_cast<http_channel>(shared_from_this());
@@ -412,7 +434,7 @@ bool http_channel::must_close_after(const http_request& r) const {
 void http_channel::reply_queued(http_request& r, bool close) {
     if (close) {
         enter_closing();
-        close_when_done();
+        close_after_output();
         return;
     }
     if (&r != current_.get() || dispatching_) return;
@@ -421,6 +443,29 @@ void http_channel::reply_queued(http_request& r, bool close) {
         resume_reading();
     }
     // In phase body the request's body is still arriving; end_of_body() moves on.
+}
+
+void http_channel::close_after_output() {
+    if (linger_queued_ || closed()) return;
+    linger_queued_ = true;
+    push_with_producer(std::make_unique<linger_hook>(
+        std::static_pointer_cast<http_channel>(shared_from_this())));
+}
+
+void http_channel::begin_linger() {
+    if (closed()) return;
+    // The reply is in the socket. Closing now, with client bytes still arriving (the rest of an
+    // oversized request, a pipelined request after an HTTP/1.0 one), would make the kernel send
+    // a reset, and a reset can destroy the reply before the client reads it. So: send FIN, keep
+    // reading and dropping, and close on the client's EOF or after linger_time.
+    ::shutdown(fileno(), SHUT_WR);
+    lingering_ = true;
+    enter_closing();
+    std::weak_ptr<dispatcher> weak = weak_from_this();
+    map().call_later(linger_time, [weak] {
+        auto self = weak.lock();
+        if (self && !self->closed()) self->close();
+    });
 }
 
 // --- timeouts --------------------------------------------------------------------------------

@@ -68,6 +68,14 @@ public:
 
     std::string repr() const override;
 
+    // After the last reply the channel shuts down its sending side and keeps reading (and
+    // dropping) until the client closes, for at most linger_time or linger_max_bytes, so that
+    // unread input does not turn the close into a reset that destroys the reply in flight.
+    static constexpr std::chrono::milliseconds linger_time{2000};
+    static constexpr uint64_t linger_max_bytes = 1 << 20;
+    // Start that lingering close now (the output queue calls it after the last reply).
+    void begin_linger();
+
     // --- async_chat / dispatcher hooks -------------------------------------------------------
     void collect_incoming_data(std::string_view data) override;
     void found_terminator() override;
@@ -92,6 +100,8 @@ private:
     // A request that cannot be served: medusa's error page, then close.
     void protocol_error(int code, std::string_view reason);
     void enter_closing();
+    // Close once every queued reply has been written, lingering (see begin_linger).
+    void close_after_output();
     void run_guarded(const std::shared_ptr<http_request>& r, const char* what,
                      const std::function<void()>& fn);
 
@@ -111,6 +121,9 @@ private:
     bool body_pending_ = false;    // the current request has a body not yet read to its end
     bool continue_sent_ = false;   // "HTTP/1.1 100 Continue" went out for the current request
     bool dispatching_ = false;
+    bool linger_queued_ = false;
+    bool lingering_ = false;
+    uint64_t linger_bytes_ = 0;
     clock::time_point last_used_;
     clock::time_point request_started_;
 };

@@ -115,7 +115,9 @@ options:
   --fixture NAME       run only cases whose fixture is NAME (repeatable; a case without
                        "@ fixture" is docroot)
   --expect-diff FILE   skip the cases listed in FILE ("NAME  reason" lines, # comments): recorded
-                       behaviour the port deliberately changes
+                       behaviour the port deliberately changes. Names are case names (file
+                       names without .transcript), so replay corrected copies of the same
+                       name in a separate run
   --strict             compare chunked framing too, not only the de-chunked body
   --timeout S          seconds to wait for each expected reply and for connecting (default 5)
   --close-wait S       seconds to wait for end-of-file where a reply ends in <close> (default 1)

@@ -28,6 +28,7 @@ public:
         try {
             conn_ = std::make_unique<client>(o_.host, o_.port, o_.timeout);
         } catch (const std::system_error& e) {
+            turn_ = 0;  // no turn has started
             fail(e.what(), false);
             return;
         }

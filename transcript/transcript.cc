@@ -41,7 +41,11 @@ public:
             ++number;
             if (line.ends_with('\r')) {
                 line.remove_suffix(1);
-                report(number, "line ends with CR (the file has CRLF line ends; write CR as \\r)", false);
+                // Once per file: every line of a CRLF file would say the same.
+                if (!crlf_reported_) {
+                    report(number, "line ends with CR (the file has CRLF line ends; write CR as \\r)", false);
+                }
+                crlf_reported_ = true;
             }
             parse_line(number, line);
         }
@@ -72,6 +76,7 @@ private:
                        true);
                 return;
             }
+            if (kind == line_kind::send) seen_send_ = true;  // even if its text is bad
             std::string_view text = line.size() > 1 ? line.substr(2) : std::string_view();
             check_raw_text(n, text);
             pattern bytes;
@@ -81,7 +86,6 @@ private:
                 return;
             }
             if (kind == line_kind::send) {
-                seen_send_ = true;
                 return add(n, {step_kind::send, std::move(bytes), 0, n});
             }
             if (!seen_send_ && first_early_expect_ == 0) first_early_expect_ = n;
@@ -179,7 +183,7 @@ private:
     std::string file_;
     transcript t_;
     std::vector<problem> problems_;
-    bool seen_send_ = false, closed_ = false;
+    bool seen_send_ = false, closed_ = false, crlf_reported_ = false;
     int first_early_expect_ = 0;
 };
 

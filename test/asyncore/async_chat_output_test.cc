@@ -118,6 +118,32 @@ TEST_P(AsyncChatOutput, CloseWhenDoneSendsEverythingFirst) {
     EXPECT_TRUE(m.empty());
 }
 
+TEST_P(AsyncChatOutput, HttpShapedReplySendsTheFileBySendfile) {
+    // http_request's shape: hooked(globbing(composite(header, file))). The header is copied, the
+    // file range still reaches the channel and goes by sendfile(2).
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    const std::string file = pattern(200000, 9);
+    int more_calls = 0;
+    uint64_t logged = 0;
+    std::vector<medusa::producer_ptr> parts;
+    parts.push_back(std::make_unique<medusa::simple_producer>("HTTP/1.0 200 OK\r\n\r\n"));
+    parts.push_back(
+        std::make_unique<counting_file_producer>(temp_file(file), int64_t(file.size()), &more_calls));
+    ch->push_with_producer(std::make_unique<medusa::hooked_producer>(
+        std::make_unique<medusa::globbing_producer>(
+            std::make_unique<medusa::composite_producer>(std::move(parts))),
+        [&](uint64_t n) { logged = n; }));
+    ch->close_when_done();
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms));
+    ::close(peer);
+    EXPECT_TRUE(got == "HTTP/1.0 200 OK\r\n\r\n" + file);
+    EXPECT_EQ(more_calls, 1) << "the file went through more(), not sendfile";
+    EXPECT_EQ(logged, 19 + file.size());
+}
+
 TEST_P(AsyncChatOutput, StalledProducerHoldsTheQueue) {
     medusa::socket_map m(GetParam());
     auto [fd, peer] = chat_test::tcp_pair();

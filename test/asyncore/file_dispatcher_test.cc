@@ -4,9 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <regex>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "asyncore/file_dispatcher.h"
@@ -75,7 +75,7 @@ TEST_P(pipe_suite, writing_to_a_pipe_without_reader_closes_the_channel) {
     // The first file_dispatcher ignored SIGPIPE for the process, unless a handler was set.
     struct sigaction now {};
     ::sigaction(SIGPIPE, nullptr, &now);
-    EXPECT_TRUE(now.sa_handler == SIG_IGN || now.sa_handler != SIG_DFL);
+    EXPECT_NE(now.sa_handler, SIG_DFL);
     ASSERT_TRUE(run_bounded(m));
     EXPECT_EQ(w->written, 0u);
     EXPECT_EQ(w->closes, 1);
@@ -85,8 +85,9 @@ TEST_P(pipe_suite, repr_says_pipe) {
     int p[2];
     ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
     auto f = make<medusa::file_dispatcher>(p[0], m);
-    std::regex want(R"(<medusa::file_dispatcher pipe fd=\d+ at 0x[0-9a-f]+>)");
-    EXPECT_TRUE(std::regex_match(f->repr(), want)) << f->repr();
+    EXPECT_EQ(f->repr(), fmt::format("<medusa::file_dispatcher pipe fd={} at {}>", p[0],
+                                     static_cast<const void*>(f.get())));
+    EXPECT_NE(f->repr().find(" at 0x"), std::string::npos);
     f->close();
     ::close(p[1]);
 }

@@ -149,6 +149,15 @@ TEST(Lint, FramingThatDoesNotAddUp) {
     EXPECT_FALSE(problems[0].fatal);
 }
 
+TEST(Lint, CrlfFileIsReportedOnceAndStillReads) {
+    std::string text = "> a\r\n\r\n> b\r\n< c\r\n";
+    auto problems = lint(text, "crlf.transcript");
+    ASSERT_EQ(problems.size(), 2u);  // the CR, and "< c" is no HTTP response
+    EXPECT_EQ(problems[0].to_string(),
+              "crlf.transcript:1: line ends with CR (the file has CRLF line ends; write CR as \\r)");
+    EXPECT_EQ(parse(text, "crlf").steps[0], step::send("ab"));
+}
+
 TEST(Lint, RawProtocolMayExpectFirst) {
     EXPECT_TRUE(lint("@ protocol: raw\n< 220 ready\\r\\n\n> QUIT\\r\\n\n", "ftp.transcript").empty());
 }

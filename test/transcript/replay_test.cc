@@ -206,7 +206,9 @@ TEST(Replay, ConnectionRefusedIsAFailureNotACrash) {
     case_result r = replay(parse(page_transcript, "page.transcript"), o);
     ::close(fd);
     ASSERT_EQ(r.outcome, verdict::fail);
+    EXPECT_EQ(r.turn, 0);
     EXPECT_EQ(r.message.rfind("connect(127.0.0.1:", 0), 0u) << r.message;
+    EXPECT_EQ(r.report().rfind("FAIL page: connect(127.0.0.1:", 0), 0u) << r.report();
 }
 
 TEST(Junit, ReportCountsAndEscapes) {

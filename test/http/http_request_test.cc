@@ -1,0 +1,89 @@
+// http_request without a channel: reply headers, the status line, the error page, the log date.
+#include "http/http_request.h"
+
+#include <regex>
+
+#include <gtest/gtest.h>
+
+using namespace medusa::http;
+
+namespace {
+
+std::shared_ptr<http_request> make_request(std::string_view head) {
+    request_parser p;
+    p.feed(head);
+    EXPECT_EQ(p.state(), request_parser::status::complete);
+    return std::make_shared<http_request>(nullptr, p.take());
+}
+
+}  // namespace
+
+TEST(http_request, request_fields_and_medusas_uri) {
+    auto r = make_request("GET /a%20b/c%2541;p?q=%20#f HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(r->request(), "GET /a%20b/c%2541;p?q=%20#f HTTP/1.1");
+    EXPECT_EQ(r->command(), "GET");
+    EXPECT_EQ(r->version(), "1.1");
+    EXPECT_EQ(r->raw_uri(), "/a%20b/c%2541;p?q=%20#f");
+    // medusa's .uri: the part before '?' decoded (once), the query kept as sent.
+    EXPECT_EQ(r->uri(), "/a b/c%41;p?q=%20#f");
+    const auto& s = r->split_uri();
+    EXPECT_EQ(s.path, "/a b/c%41");
+    EXPECT_EQ(s.params, ";p");
+    EXPECT_EQ(s.query, "?q=%20");
+    EXPECT_EQ(s.fragment, "#f");
+    EXPECT_EQ(r->get_header("HOST"), "x");
+}
+
+TEST(http_request, reply_headers_by_name) {
+    auto r = make_request("GET / HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(r->get("Server"), "Medusa/1.12");
+    EXPECT_TRUE(r->has("Date"));
+    r->set("Content-Type", "text/plain");
+    r->set("content-type", "text/html");  // replaces, case-insensitively
+    EXPECT_EQ(r->get("Content-Type"), "text/html");
+    r->set("Content-Length", uint64_t(42));
+    EXPECT_EQ(r->get("Content-Length"), "42");
+    r->add_header("Set-Cookie", "a=1");
+    r->add_header("Set-Cookie", "b=2");
+    size_t cookies = 0;
+    for (const auto& h : r->reply_headers()) cookies += h.first == "Set-Cookie";
+    EXPECT_EQ(cookies, 2u);
+    EXPECT_TRUE(r->remove("Set-Cookie", "a=1"));
+    EXPECT_EQ(r->get("Set-Cookie"), "b=2");
+    EXPECT_TRUE(r->remove("Set-Cookie"));
+    EXPECT_FALSE(r->remove("Set-Cookie"));
+    EXPECT_FALSE(r->has("Set-Cookie"));
+}
+
+TEST(http_request, response_line_by_version) {
+    EXPECT_EQ(make_request("GET / HTTP/1.1\r\n\r\n")->response(404), "HTTP/1.1 404 Not Found");
+    EXPECT_EQ(make_request("GET / HTTP/1.0\r\n\r\n")->response(200), "HTTP/1.0 200 OK");
+    EXPECT_EQ(make_request("GET /\r\n\r\n")->response(200), "HTTP/1.0 200 OK");
+    EXPECT_EQ(make_request("GET / HTTP/1.2\r\n\r\n")->response(302), "HTTP/1.1 302 Moved Temporarily");
+}
+
+TEST(http_request, error_pages_are_medusas) {
+    EXPECT_EQ(http_request::error_page(301),
+              "<head>\r\n<title>Error response</title>\r\n</head>\r\n<body>\r\n"
+              "<h1>Error response</h1>\r\n<p>Error code 301.\r\n<p>Message: Moved Permanently.\r\n"
+              "</body>\r\n");
+    EXPECT_EQ(http_request::error_page(301).size(), 142u);
+    EXPECT_EQ(http_request::error_page(400).size(), 136u);
+    EXPECT_EQ(http_request::error_page(404).size(), 134u);
+    EXPECT_EQ(http_request::reason(414), "Request-URI Too Large");
+    EXPECT_EQ(http_request::reason(431), "Request Header Fields Too Large");
+}
+
+TEST(http_request, error_sets_length_and_type) {
+    auto r = make_request("GET / HTTP/1.1\r\n\r\n");
+    r->error(404);  // no channel: nothing is sent, the request is done
+    EXPECT_TRUE(r->is_done());
+    EXPECT_EQ(r->reply_code, 404);
+    EXPECT_EQ(r->get("Content-Length"), "134");
+    EXPECT_EQ(r->get("Content-Type"), "text/html");
+}
+
+TEST(http_request, log_date_string_shape) {
+    std::string s = http_request::log_date_string(1000000000);
+    EXPECT_TRUE(std::regex_match(s, std::regex(R"(09/Sep/2001:01:46:40 [+-]\d{4})"))) << s;
+}
