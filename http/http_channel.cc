@@ -112,6 +112,27 @@ void http_channel::close() {
     async_chat::close();
 }
 
+void http_channel::handler_failed(const std::shared_ptr<http_request>& r, const char* what,
+                                  std::string_view why) {
+    server_->exceptions.increment();
+    log_info(fmt::format("Server Error: {}: {}", what, why), "error");
+    if (!r->is_done()) {
+        r->take_collector();
+        r->error(500);
+    }
+}
+
+template <class F>
+void http_channel::run_guarded(const std::shared_ptr<http_request>& r, const char* what, F&& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        handler_failed(r, what, e.what());
+    } catch (...) {
+        handler_failed(r, what, "unknown exception");
+    }
+}
+
 // --- input -----------------------------------------------------------------------------------
 
 void http_channel::collect_incoming_data(std::string_view data) {
@@ -225,27 +246,6 @@ void http_channel::body_data(std::string_view data) {
 }
 
 // --- requests --------------------------------------------------------------------------------
-
-void http_channel::run_guarded(const std::shared_ptr<http_request>& r, const char* what,
-                               const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        server_->exceptions.increment();
-        log_info(fmt::format("Server Error: {}: {}", what, e.what()), "error");
-        if (!r->is_done()) {
-            r->take_collector();
-            r->error(500);
-        }
-    } catch (...) {
-        server_->exceptions.increment();
-        log_info(fmt::format("Server Error: {}: unknown exception", what), "error");
-        if (!r->is_done()) {
-            r->take_collector();
-            r->error(500);
-        }
-    }
-}
 
 void http_channel::dispatch(parsed_request head) {
     auto self = std::static_pointer_cast<http_channel>(shared_from_this());

@@ -102,8 +102,12 @@ private:
     void enter_closing();
     // Close once every queued reply has been written, lingering (see begin_linger).
     void close_after_output();
-    void run_guarded(const std::shared_ptr<http_request>& r, const char* what,
-                     const std::function<void()>& fn);
+    // Run handler code; an exception becomes a 500 (if no reply yet) and counts in `exceptions`.
+    // (A template, defined in the .cc where it is used, so the call costs no std::function.)
+    template <class F>
+    void run_guarded(const std::shared_ptr<http_request>& r, const char* what, F&& fn);
+    void handler_failed(const std::shared_ptr<http_request>& r, const char* what,
+                        std::string_view why);
 
     // The request asked for "100-continue" and no 100 has been sent.
     bool expect_unanswered(const http_request& r) const;

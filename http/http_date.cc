@@ -137,6 +137,9 @@ std::optional<time_t> to_time(int64_t year, unsigned month, int day, int h, int 
     if (h > 23 || m > 59 || sec > 60) return std::nullopt;
     const int64_t t = days_from_civil(year, month, static_cast<unsigned>(day)) * 86400 +
                       h * 3600 + m * 60 + sec;
+    // "Fri, 31 Dec 9999 23:59:60 GMT" is the one date past the last second build_http_date can
+    // write: refuse it, so every parsed time formats and parses back to itself.
+    if (t > max_time) return std::nullopt;
     return static_cast<time_t>(t);
 }
 

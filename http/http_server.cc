@@ -74,9 +74,10 @@ http_server::http_server(const address& where, std::shared_ptr<logger> logger_ob
     start(where);
 }
 
-http_server::~http_server() {
-    if (maintenance_timer_) map().cancel(maintenance_timer_);
-}
+// The map may be going away too (it owns its channels): don't touch it here. close() cancels the
+// maintenance timer; a timer left behind by a server destroyed unclosed holds only a weak_ptr
+// and does nothing.
+http_server::~http_server() = default;
 
 void http_server::start(const address& where) {
     create_socket(where.family(), SOCK_STREAM);

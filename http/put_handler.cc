@@ -64,8 +64,7 @@ put_handler::put_handler(std::shared_ptr<os_filesystem> filesystem, std::string 
 
 bool put_handler::match(http_request& request) {
     if (request.command() != "PUT") return false;
-    std::string uri(request.uri());
-    return std::regex_match(uri, uri_regex_);
+    return uri_regex_.full_match(request.uri()).has_value();
 }
 
 void put_handler::handle_request(std::shared_ptr<http_request> request) {

@@ -11,20 +11,17 @@ redirecting_handler::redirecting_handler(std::string pattern, std::string redire
                                          bool ignore_case)
     : pattern_(std::move(pattern)),
       redirect_(std::move(redirect)),
-      regex_(pattern_, ignore_case ? std::regex::ECMAScript | std::regex::icase
-                                   : std::regex::ECMAScript) {}
+      regex_(pattern_, ignore_case) {}
 
 bool redirecting_handler::match(http_request& request) {
-    std::string uri(request.uri());
-    return std::regex_match(uri, regex_);
+    return regex_.full_match(request.uri()).has_value();
 }
 
 void redirecting_handler::handle_request(std::shared_ptr<http_request> request) {
     hits.increment();
-    std::string uri(request->uri());
-    std::smatch m;
     std::string part;
-    if (std::regex_match(uri, m, regex_) && m.size() > 1) part = m[1].str();
+    if (auto groups = regex_.full_match(request->uri()); groups && !groups->empty())
+        part = (*groups)[0];
     std::string location = redirect_;
     size_t at = location.find("%s");
     if (at != std::string::npos) location.replace(at, 2, part);

@@ -5,16 +5,16 @@
 //   server->install_handler(std::make_shared<redirecting_handler>(
 //       "/old/(.*)", "http://example.com/new/%s"));
 //
-// The pattern must match the whole of the request's uri() (case-insensitive by default, as
-// medusa's re.IGNORECASE); "%s" in the target is replaced by the pattern's first group (empty
+// The pattern (a POSIX extended regex) must match the whole of the request's uri()
+// (case-insensitive by default, as medusa's re.IGNORECASE); "%s" in the target is replaced by the pattern's first group (empty
 // when it has none). The reply is medusa's 302 error page with the Location header.
 #pragma once
 
-#include <regex>
 #include <string>
 
 #include "http/counter.h"
 #include "http/handler.h"
+#include "http/posix_regex.h"
 
 namespace medusa::http {
 
@@ -31,7 +31,7 @@ public:
 private:
     std::string pattern_;
     std::string redirect_;
-    std::regex regex_;
+    posix_regex regex_;
 };
 
 }  // namespace medusa::http

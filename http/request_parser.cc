@@ -154,7 +154,10 @@ size_t request_parser::feed(std::string_view data) {
                 fail(414, fmt::format("request line longer than {} bytes",
                                       limits_.max_request_line));
             } else if (state_ == status::headers &&
-                       header_bytes_ + pending > limits_.max_header_block) {
+                       header_bytes_ + pending > limits_.max_header_block + 1) {
+                // (+1 again: a lone pending CR may be the start of the blank line, which does
+                // not count; a block exactly at the limit must not fail because of where a read
+                // split its final CRLF.)
                 fail(431,
                      fmt::format("header block longer than {} bytes", limits_.max_header_block));
             } else {

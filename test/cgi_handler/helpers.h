@@ -42,6 +42,23 @@ inline std::string read_all(int fd) {
     return out;
 }
 
+// One line (without its LF) from a (possibly non-blocking) descriptor; "" after 10 s.
+inline std::string read_line(int fd) {
+    std::string line;
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char c;
+        ssize_t n = ::read(fd, &c, 1);
+        if (n == 0) break;
+        if (n < 0) continue;
+        if (c == '\n') return line;
+        line += c;
+    }
+    return line;
+}
+
 // The "N -> target" pairs of `ls -l /proc/self/fd/` output.
 inline std::vector<std::pair<int, std::string>> listed_descriptors(const std::string& ls) {
     std::vector<std::pair<int, std::string>> fds;
@@ -150,7 +167,7 @@ public:
         buf_.clear();
         char b[8192];
         for (;;) {
-            ssize_t n = ::recv(fd_, b, sizeof b, 0);
+            ssize_t n = recv_some(b, sizeof b);
             if (n <= 0) break;
             out.append(b, size_t(n));
         }
@@ -211,13 +228,21 @@ public:
     bool server_closed() {
         if (!buf_.empty()) return false;
         char b;
-        return ::recv(fd_, &b, 1, 0) == 0;
+        return recv_some(&b, 1) == 0;
     }
 
 private:
+    // recv(), retried when a signal interrupts it (a child's SIGCHLD can, under a debugger).
+    ssize_t recv_some(char* b, size_t n) {
+        for (;;) {
+            ssize_t r = ::recv(fd_, b, n, 0);
+            if (r < 0 && errno == EINTR) continue;
+            return r;
+        }
+    }
     bool fill() {
         char b[8192];
-        ssize_t n = ::recv(fd_, b, sizeof b, 0);
+        ssize_t n = recv_some(b, sizeof b);
         if (n <= 0) return false;
         buf_.append(b, size_t(n));
         return true;
