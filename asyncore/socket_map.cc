@@ -197,11 +197,11 @@ void socket_map::refresh_interest() {
     dirty_.clear();
 }
 
-void socket_map::deliver(const ready_event& ev) {
+bool socket_map::deliver(const ready_event& ev) {
     // The map is the truth about liveness: an earlier handler in this pass may have closed this
     // descriptor, and another channel may even have been given the same number since.
     auto it = channels_.find(ev.fd);
-    if (it == channels_.end() || it->second.added_gen == gen_) return;
+    if (it == channels_.end() || it->second.added_gen == gen_) return false;
     std::shared_ptr<dispatcher> ch = it->second.channel;  // alive until we are done with it
     auto still_here = [&] {
         auto j = channels_.find(ev.fd);
@@ -216,6 +216,7 @@ void socket_map::deliver(const ready_event& ev) {
     // Its answers to readable()/writable() may have changed.
     auto j = channels_.find(ev.fd);
     if (j != channels_.end() && j->second.channel == ch) mark_dirty(ev.fd, j->second);
+    return true;
 }
 
 void socket_map::bury_the_dead() {
@@ -246,10 +247,7 @@ int socket_map::poll_once(std::optional<clock::duration> timeout) {
     ++gen_;  // channels added from here on are new to this pass's events
 
     int delivered = 0;
-    for (const ready_event& ev : ready_) {
-        deliver(ev);
-        ++delivered;
-    }
+    for (const ready_event& ev : ready_) delivered += deliver(ev);
     run_due_timers();
     return delivered;
 }

@@ -121,7 +121,7 @@ private:
 
     void mark_dirty(int fd, entry& e);
     void refresh_interest();
-    void deliver(const ready_event& ev);
+    bool deliver(const ready_event& ev);  // false: stale, the channel has gone
     void run_due_timers();
     void drop_cancelled_timers();
     std::optional<clock::duration> next_timer_delay();

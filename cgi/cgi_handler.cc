@@ -180,6 +180,8 @@ private:
     bool discard_body_ = false;   // HEAD, 204, 304, 502: the script's body is read and dropped
     bool stopped_ = false;        // the script was told to stop
     bool client_paused_ = false;  // we paused the client's socket (stdin back-pressure)
+    bool body_pending_ = false;   // the request body is still arriving
+    bool done_deferred_ = false;  // request_->done() waits for the end of the body
     bool done_ = false;
 };
 
@@ -244,7 +246,8 @@ void cgi_job::start(const spawn_options& so) {
             j->client_paused_ = false;
             if (auto ch = j->channel_.lock(); ch && !ch->closed()) ch->resume_reading();
         });
-    if (request_->has_body()) {
+    body_pending_ = request_->has_body();
+    if (body_pending_) {
         request_->set_collector(std::make_shared<body_collector>(weak));
     } else {
         in_->finish();
@@ -296,7 +299,12 @@ void cgi_job::body_data(std::string_view data) {
 }
 
 void cgi_job::body_end() {
+    body_pending_ = false;
     if (in_) in_->finish();
+    if (done_deferred_) {
+        done_deferred_ = false;
+        request_->done();
+    }
 }
 
 // --- stdout -> scanner -> reply --------------------------------------------------------------
@@ -391,7 +399,14 @@ void cgi_job::send_reply(const reply& rep, std::optional<uint64_t> content_lengt
         discard_body_ = true;
     }
     reply_started_ = true;
-    request_->done();
+    // A reply after which the connection closes makes the channel drop the rest of the input,
+    // the body the script is still reading included: such a reply waits for the body's end
+    // (the script's output waits in the stream meanwhile, up to stdout_buffer bytes).
+    if (body_pending_ && !rep.keep_alive) {
+        done_deferred_ = true;
+    } else {
+        request_->done();
+    }
     out_->update_interest();
 }
 
@@ -545,7 +560,8 @@ void cgi_job::check() {
                 "\r\n{}",
                 http_request::error_page(504));
         } else if (ch && !ch->closed()) {
-            // The head has gone out: the reply cannot end properly any more.
+            // The head has gone out (or is waiting for the body): the reply cannot end
+            // properly any more.
             ch->close();
         }
         close_pipes();
@@ -781,9 +797,11 @@ std::string cgi_handler::status() {
         jobs_.size(), bad_gateway.as_long(), timeouts.as_long(), disconnects.as_long());
 }
 
-std::shared_ptr<cgi_handler> install_cgi(http::http_server& server, const std::string& directory) {
+std::shared_ptr<cgi_handler> install_cgi(http::http_server& server, const std::string& directory,
+                                         const std::string& document_root) {
     cgi_options o;
     o.directory = directory;
+    o.document_root = document_root;
     auto h = std::make_shared<cgi_handler>(std::move(o));
     server.install_handler(h);
     return h;

@@ -48,10 +48,14 @@
 //   stopped the same way.
 // No zombie: every child is reaped by its child_reaper, even after its request has gone.
 //
-// Differences from a full reply API: http_request builds the status line, so the reason phrase
-// is medusa's for the code ("302 Moved Temporarily"), not the script's ("302 Moved"); the header
-// lines, their order and the framing are cgi::build_reply's. An NPH reply and a local redirect's
-// reply bypass the request's done(), so the connection closes after them.
+// Limits of the http_request API this is built on: http_request builds the status line, so the
+// reason phrase is medusa's for the code ("302 Moved Temporarily"), not the script's ("302
+// Moved"); the header lines, their order and the framing are cgi::build_reply's. An NPH reply
+// and a local redirect's reply bypass the request's done(), so the connection closes after
+// them. A reply that will close the connection is handed to done() only once the request body
+// has been read (the channel drops the input that follows such a reply); meanwhile the script's
+// output waits, up to stdout_buffer bytes: a script that writes more than that (plus a pipe) to
+// an HTTP/1.0 client before reading all of a large body stalls until `timeout`.
 #pragma once
 
 #include <chrono>
@@ -130,8 +134,9 @@ private:
     std::vector<std::pair<std::weak_ptr<http::http_request>, int>> internal_;
 };
 
-// Mount `directory` at /cgi-bin on `server` with the default options; returns the handler
-// (for a status page).
-std::shared_ptr<cgi_handler> install_cgi(http::http_server& server, const std::string& directory);
+// Mount `directory` at /cgi-bin on `server` with the default options, `document_root` (if any)
+// giving DOCUMENT_ROOT and PATH_TRANSLATED; returns the handler (for a status page).
+std::shared_ptr<cgi_handler> install_cgi(http::http_server& server, const std::string& directory,
+                                         const std::string& document_root = {});
 
 }  // namespace medusa::cgi

@@ -1,21 +1,24 @@
 // medusa-demo: an HTTP server built from the framework's parts (medusa's demo/start_medusa.py).
 //
 //   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll]
+//               [--cgi-bin DIR]
 //
 // Serves DIR (default: the demo's own docroot, demo/docroot in the source tree) with the
-// default handler, the status pages under /status, and logs each request in medusa's format on
-// stdout. SIGINT or SIGTERM stops the loop and closes every channel.
+// default handler, the status pages under /status, CGI scripts at /cgi-bin/NAME (from
+// --cgi-bin DIR, default the demo's demo/cgi-bin), and logs each request in medusa's format on
+// stdout. SIGINT or SIGTERM stops the loop and closes every channel (exit status 0).
 //
 // To add a flag or a handler: add a field to `options` and its parsing to `flags`, and/or an
 // entry to `installers` (each gets the server and the options).
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -23,10 +26,12 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "asyncore/file_dispatcher.h"
 #include "asyncore/socket_map.h"
+#include "cgi/cgi_handler.h"
 #include "http/default_handler.h"
 #include "http/filesys.h"
 #include "http/http_server.h"
@@ -43,6 +48,7 @@ struct options {
     uint16_t port = 8080;
     std::string root;  // empty: the embedded docroot
     backend loop_backend = backend::epoll;
+    std::string cgi_bin;  // empty: the demo's demo/cgi-bin
 };
 
 struct flag {
@@ -72,6 +78,8 @@ const std::vector<flag> flags = {
      [](options& o, std::string_view v) { o.root = v; }},
     {"--backend", "NAME", "event loop backend: select, poll or epoll (default epoll)",
      [](options& o, std::string_view v) { o.loop_backend = backend_from_string(v); }},
+    {"--cgi-bin", "DIR", "run the CGI scripts of DIR at /cgi-bin/ (default: the demo's cgi-bin)",
+     [](options& o, std::string_view v) { o.cgi_bin = v; }},
 };
 
 void usage(FILE* out) {
@@ -92,6 +100,9 @@ const std::vector<installer> installers = {
         auto files = std::make_shared<default_handler>(fs);
         server.install_handler(files);
         status.add(status_extension::source(files));
+    },
+    [](http_server& server, const options& o, status_extension& status) {
+        status.add(status_extension::source(medusa::cgi::install_cgi(server, o.cgi_bin, o.root)));
     },
 };
 
@@ -125,31 +136,48 @@ std::string find_docroot() {
     throw std::runtime_error("cannot find demo/docroot; give --root DIR");
 }
 
-// SIGINT/SIGTERM arrive through a signalfd in the loop, so stopping is ordinary loop work.
+// SIGINT/SIGTERM reach the loop through a self-pipe: the handler writes the signal's number, a
+// channel in the loop reads it and stops the loop, so stopping is ordinary loop work. (A signalfd
+// needs the signals blocked in every thread, and a sanitizer runtime starts threads before main.)
+int signal_pipe[2] = {-1, -1};
+
+void on_signal(int signo) {
+    int saved = errno;
+    unsigned char b = static_cast<unsigned char>(signo);
+    [[maybe_unused]] ssize_t n = ::write(signal_pipe[1], &b, 1);
+    errno = saved;
+}
+
 class signal_channel : public file_dispatcher {
 public:
     signal_channel(int fd, socket_map& map) : file_dispatcher(fd, map) {}
     bool writable() override { return false; }
     void handle_read() override {
-        signalfd_siginfo info;
-        while (read(&info, sizeof info) == ssize_t(sizeof info)) {
-            fmt::print("medusa-demo: signal {}, stopping\n", info.ssi_signo);
+        unsigned char b;
+        while (read(&b, 1) == 1) {
+            fmt::print("medusa-demo: signal {}, stopping\n", int(b));
             std::fflush(stdout);
             map().stop();
         }
     }
 };
 
+void install_signal_handlers(socket_map& map) {
+    if (::pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe2");
+    make<signal_channel>(signal_pipe[0], map);
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int sig : {SIGINT, SIGTERM})
+        if (::sigaction(sig, &sa, nullptr) != 0)
+            throw std::system_error(errno, std::generic_category(), fmt::format("sigaction({})", sig));
+}
+
 int run(const options& o) {
     socket_map& map = default_map();
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) throw std::runtime_error("sigprocmask");
-    int sfd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
-    make<signal_channel>(sfd, map);
+    install_signal_handlers(map);
 
     auto log = std::make_shared<file_logger>(stdout, true);
     auto server = make<http_server>(o.host, o.port, log, map);
@@ -201,6 +229,16 @@ int main(int argc, char** argv) {
             found->apply(o, value);
         }
         if (o.root.empty()) o.root = find_docroot();
+        if (o.cgi_bin.empty()) {
+            // The demo's scripts sit beside its docroot: <tree>/demo/cgi-bin.
+            std::string docroot;
+            try {
+                docroot = find_docroot();
+            } catch (const std::runtime_error&) {
+                throw std::runtime_error("cannot find demo/cgi-bin; give --cgi-bin DIR");
+            }
+            o.cgi_bin = docroot.substr(0, docroot.rfind('/')) + "/cgi-bin";
+        }
         return run(o);
     } catch (const std::exception& e) {
         fmt::print(stderr, "medusa-demo: {}\n", e.what());

@@ -3,7 +3,8 @@
 //
 // The worker writes; the bytes collect in a buffer of buffer_size (4096, as medusa); a write
 // that takes the buffer past that size, or a flush(), turns the buffer into a thunk that the
-// loop runs through the select_trigger, where it calls push() on the channel. close() sends what
+// loop runs through the select_trigger, where it queues the bytes on the channel
+// (push_with_producer). close() sends what
 // is left and then runs the completion, in the loop thread, in order after all the data:
 // by default close_when_done() (medusa's thread_output_file); the HTTP thread handler passes
 // "this request is done" instead, so a keep-alive connection stays open.
@@ -25,21 +26,32 @@
 // loop notices are dropped without an error: the worker learns of it at its next write after
 // that. close() never throws; it returns false if the channel was already known to be gone.
 //
+// Back-pressure. Each flush travels as a producer, which the channel pulls only when its socket
+// can take more. The writer counts the bytes it has handed over and the channel has not yet
+// pulled; past max_in_flight (1 MiB by default, the channel's own high-water mark) write() and
+// flush() wait until the client has read enough, so a worker producing 10 GB for a client that
+// reads slowly holds about 1 MiB, not 10 GB. The wait ends when the channel pulls the bytes, or
+// when it goes away (its queue is dropped), or when the trigger is closed (queued thunks are
+// dropped): shut the worker pool down while the loop still runs, or close the channels first.
+//
 // Threads: one thread at a time uses a trigger_file (it is moved, not shared, into the worker).
 // The destructor calls close() if nobody did, so a worker that leaves by an exception still
 // completes the request.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "asyncore/async_chat.h"
+#include "asyncore/producers.h"
 #include "thread/select_trigger.h"
 
 namespace medusa::thread {
@@ -58,6 +70,13 @@ public:
     static void close_when_done(async_chat& channel) { channel.close_when_done(); }
 
     static constexpr size_t default_buffer_size = 4096;
+    static constexpr size_t default_max_in_flight = 1 << 20;
+
+    // What a flush does in the loop thread: by default, channel.push_with_producer(bytes). A
+    // writer whose bytes belong inside something else (the HTTP thread handler queues them
+    // behind a reply head, in a producer of its own) gives its own. `bytes` is the flush as a
+    // producer that counts towards max_in_flight until it has been pulled or destroyed.
+    using deliver_fn = std::function<void(async_chat& channel, producer_ptr bytes)>;
 
     // Write to `channel` through `trigger` (construct anywhere; the channel is only ever touched
     // by thunks in its loop thread).
@@ -84,6 +103,9 @@ public:
     void writelines(const std::vector<std::string>& lines);
     // Send the buffer now (nothing is sent for an empty buffer).
     void flush();
+    // Send the buffer, then run f(channel) in the loop thread, in order with the bytes (only if
+    // the channel is still there). Throws as flush().
+    void flush_then(completion f);
     // Send the rest and run the completion. Safe to call twice; never throws. Returns false if
     // the channel was already known to be gone (or the trigger was closed).
     bool close();
@@ -93,21 +115,37 @@ public:
     bool closed() const { return closed_; }
     size_t buffer_size() const { return buffer_size_; }
 
+    // 0: never wait (medusa's behaviour, unbounded).
+    void set_max_in_flight(size_t bytes) { max_in_flight_ = bytes; }
+    void set_deliver(deliver_fn f) { deliver_ = std::move(f); }
+    // Bytes handed to the loop and not yet pulled by the channel.
+    size_t in_flight() const;
+
 private:
-    // What the worker and the thunks share; thunks may outlive the writer.
+    // What the worker, the thunks and the producers share; they may outlive the writer.
     struct shared_state {
         std::weak_ptr<async_chat> channel;
         std::atomic<bool> gone{false};
+        std::mutex mutex;
+        std::condition_variable drained;
+        size_t in_flight = 0;  // guarded by mutex
+        void release(size_t n);
+        void mark_gone();
     };
+    class chunk;  // one flush on its way: returns its bytes to in_flight when pulled or dropped
 
     void check_open() const;
-    // Hand `data` (and, when closing, the completion) to the loop. False if the trigger is closed.
+    // Hand `data` (and then `done`) to the loop. False if the trigger is closed.
     bool send(std::string data, completion done);
+    // Wait while more than max_in_flight_ bytes are on their way.
+    void wait_for_room();
 
     std::shared_ptr<select_trigger> trigger_;
     std::shared_ptr<shared_state> state_;
     completion on_close_;
+    deliver_fn deliver_;
     size_t buffer_size_;
+    size_t max_in_flight_ = default_max_in_flight;
     std::string buffer_;
     bool closed_ = false;
 };

@@ -233,6 +233,24 @@ TEST_F(CgiHandler, PostEchoWithContentLength) {
     EXPECT_TRUE(r.body == body);
 }
 
+TEST_F(CgiHandler, LargeBodyStreamsBothWaysOverHttp11) {
+    // More than every buffer on the way (stdin queue, pipes, stream): the body must flow while
+    // the reply streams back, so the client sends from a thread and reads meanwhile.
+    std::string body(3 << 20, '\0');
+    for (size_t i = 0; i < body.size(); ++i) body[i] = char('a' + (i * 31 + i / 4093) % 26);
+    client c(port_);
+    std::thread sender([&] {
+        c.send("POST /cgi-bin/echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n");
+        c.send(body);
+    });
+    reply r = c.read_reply();
+    sender.join();
+    EXPECT_EQ(r.code(), 200);
+    EXPECT_EQ(r.body.size(), body.size());
+    EXPECT_TRUE(r.body == body);
+}
+
 TEST_F(CgiHandler, PostEchoChunked) {
     client c(port_);
     c.send("POST /cgi-bin/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -169,6 +170,41 @@ TEST(TriggerFile, ClientHangsUpWhileWorkerWritesTheWriterSaysSo) {
     EXPECT_TRUE(weak.expired());
     // Thunks still queued for the dead channel run and touch nothing (ASan would see it).
     for (int i = 0; i < 5; ++i) map.poll_once(std::chrono::milliseconds(1));
+}
+
+TEST(TriggerFile, AWriterAheadOfASlowClientWaitsInsteadOfQueueingWithoutBound) {
+    socket_map map(backend::epoll);
+    auto trigger = select_trigger::create(map);
+    auto [channel, peer_fd] = make_connected(map);
+    std::weak_ptr<async_chat> weak = channel;
+    channel.reset();
+    constexpr size_t total = 8 << 20, limit = 64 << 10;
+    std::atomic<size_t> written{0};
+    std::thread worker([&, tf = trigger_file(trigger, weak)]() mutable {
+        tf.set_max_in_flight(limit);
+        std::string block(4096, '\0');
+        for (size_t i = 0; i < total / block.size(); ++i) {
+            std::fill(block.begin(), block.end(), char('a' + i % 26));
+            tf.write(block);
+            tf.flush();
+            written += block.size();
+        }
+        tf.close();
+    });
+    // The client reads nothing for a while: the worker must stall once the socket buffers, the
+    // channel and its max_in_flight are full, far short of 8 MiB.
+    auto until = clock::now() + 500ms;
+    while (clock::now() < until) map.poll_once(std::chrono::milliseconds(5));
+    size_t stalled_at = written;
+    EXPECT_LT(stalled_at, size_t(2 << 20)) << stalled_at;
+
+    peer_reader peer{peer_fd};
+    bool eof = peer.run_until_eof(map, 60s);
+    worker.join();
+    ASSERT_TRUE(eof);
+    ASSERT_EQ(peer.data.size(), total);
+    for (size_t i = 0; i < total; i += 4096) ASSERT_EQ(peer.data[i], char('a' + (i / 4096) % 26));
+    ::close(peer_fd);
 }
 
 TEST(TriggerFile, ChannelClosedByTheServerBeforeTheFirstWrite) {

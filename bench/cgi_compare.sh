@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# CGI load comparison: medusa-demo's CGI/1.1 handler against lighttpd's mod_cgi, running the
+# same `hello` script (demo/cgi-bin/hello: a shell script, so most of the time is fork+exec of
+# /bin/sh on both sides), on the same CPU, with the same client.
+#
+#   BUILD=build bench/cgi_compare.sh       (medusa-demo must be built: make build/bin/medusa-demo)
+#
+# Environment:
+#   DURATION=10 RUNS=3          seconds per run, runs per server (the table shows medians)
+#   CONNECTIONS=10              wrk connections (keep-alive; one thread)
+#   SERVER_CPU=0 CLIENT_CPU=1   where the servers (and the scripts they start) and wrk are pinned
+#   KEEP_TMP=1                  keep the temp dir (configs, logs) for inspection
+#
+# Each server is started on a free loopback port, pinned with taskset (its scripts inherit the
+# pinning), checked to answer GET /cgi-bin/hello with 200 and "Hello, world!", then driven with
+# `wrk -t1 -cCONNECTIONS --latency`. Runs of the two servers alternate so drift on the machine
+# hits both alike. medusa-demo's access log goes to /dev/null; lighttpd has none. lighttpd,
+# wrk and taskset are installed from Debian's packages when missing (the package's own service
+# is stopped and disabled: only this script's instance runs). Everything it starts is stopped on
+# exit, by pid. Output: a markdown table on stdout; progress on stderr.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"
+
+BUILD=${BUILD:-build}
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+CONNECTIONS=${CONNECTIONS:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+MEDUSA_BIN=${MEDUSA_BIN:-$BUILD/bin/medusa-demo}
+
+log() { echo "cgi_compare: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+install_tools() {
+    local missing=""
+    command -v lighttpd >/dev/null || missing="$missing lighttpd"
+    command -v wrk >/dev/null || missing="$missing wrk"
+    command -v taskset >/dev/null || missing="$missing util-linux"
+    [ -z "$missing" ] && return 0
+    [ "$(id -u)" = 0 ] || die "missing Debian packages; run: sudo apt-get install -y$missing"
+    log "installing$missing"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+    if [[ "$missing" == *lighttpd* ]]; then
+        if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+            systemctl disable --now lighttpd >&2 || true
+        elif [ -x /etc/init.d/lighttpd ]; then
+            /etc/init.d/lighttpd stop >&2 || true
+            update-rc.d lighttpd disable >&2 || true
+        fi
+    fi
+}
+
+declare -A PID PORT
+TMP=""
+
+cleanup() {
+    local name pid i
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 30); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+        if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        for q in "${PORT[@]}"; do [ "$q" = "$p" ] && continue 2; done
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    die "no free loopback port found"
+}
+
+# GET /cgi-bin/hello over HTTP/1.0; prints the status code and the body's first line.
+probe() (
+    local port=$1 line status body=""
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET /cgi-bin/hello HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    IFS= read -r -t 5 line <&3 || exit 1
+    status=$(echo "$line" | awk '{print $2}')
+    while IFS= read -r -t 5 line <&3; do
+        line=${line%$'\r'}
+        [ -z "$line" ] && break
+    done
+    IFS= read -r -t 5 body <&3 || true
+    echo "$status $body"
+)
+
+wait_ready() {
+    local name=$1 i got
+    for i in $(seq 1 100); do
+        kill -0 "${PID[$name]}" 2>/dev/null || { log "$name exited at start:"; tail -20 "$TMP/$name.log" >&2; return 1; }
+        got=$(probe "${PORT[$name]}" 2>/dev/null || true)
+        [ "$got" = "200 Hello, world!" ] && return 0
+        sleep 0.1
+    done
+    log "$name: GET /cgi-bin/hello gave '$got'"; tail -20 "$TMP/$name.log" >&2
+    return 1
+}
+
+start_medusa() {
+    [ -x "$MEDUSA_BIN" ] || die "medusa: $MEDUSA_BIN not built (make $MEDUSA_BIN)"
+    PORT[medusa]=$(free_port)
+    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa]}" \
+        --root "$TMP/root" --cgi-bin "$TMP/cgi-bin" >/dev/null 2>>"$TMP/medusa.log" &
+    PID[medusa]=$!
+}
+
+start_lighttpd() {
+    PORT[lighttpd]=$(free_port)
+    cat >"$TMP/lighttpd.conf" <<EOF
+server.modules = ("mod_alias", "mod_cgi")
+server.document-root = "$TMP/root"
+server.bind = "127.0.0.1"
+server.port = ${PORT[lighttpd]}
+server.errorlog = "$TMP/lighttpd.log"
+server.max-keep-alive-requests = 100000
+alias.url = ("/cgi-bin/" => "$TMP/cgi-bin/")
+\$HTTP["url"] =~ "^/cgi-bin/" { cgi.assign = ("" => "") }
+EOF
+    taskset -c "$SERVER_CPU" lighttpd -D -f "$TMP/lighttpd.conf" >>"$TMP/lighttpd.log" 2>&1 &
+    PID[lighttpd]=$!
+}
+
+# One wrk run; prints "requests/s p99(ms)".
+run_wrk() {
+    local port=$1 out rps p99
+    out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+        "http://127.0.0.1:$port/cgi-bin/hello" 2>&1)
+    rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000}
+        else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}
+        printf "%.2f", v}')
+    if echo "$out" | grep -q "Non-2xx"; then log "non-2xx replies: $(echo "$out" | grep Non-2xx)"; fi
+    echo "${rps:-0} ${p99:-0}"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+install_tools
+TMP=$(mktemp -d /tmp/medusa-cgi-compare.XXXXXX)
+mkdir -p "$TMP/root" "$TMP/cgi-bin"
+cp demo/cgi-bin/hello "$TMP/cgi-bin/hello"
+chmod 755 "$TMP/cgi-bin/hello"
+
+start_medusa
+start_lighttpd
+wait_ready medusa
+wait_ready lighttpd
+log "medusa on ${PORT[medusa]}, lighttpd on ${PORT[lighttpd]}; $RUNS runs of ${DURATION}s, $CONNECTIONS connections"
+
+declare -A RPS P99
+for run in $(seq 1 "$RUNS"); do
+    for name in medusa lighttpd; do
+        read -r rps p99 < <(run_wrk "${PORT[$name]}")
+        log "run $run $name: $rps req/s, p99 $p99 ms"
+        RPS[$name]="${RPS[$name]:-} $rps"
+        P99[$name]="${P99[$name]:-} $p99"
+    done
+done
+
+m_rps=$(echo "${RPS[medusa]}" | tr ' ' '\n' | grep . | median)
+l_rps=$(echo "${RPS[lighttpd]}" | tr ' ' '\n' | grep . | median)
+m_p99=$(echo "${P99[medusa]}" | tr ' ' '\n' | grep . | median)
+l_p99=$(echo "${P99[lighttpd]}" | tr ' ' '\n' | grep . | median)
+ratio=$(awk -v a="$m_rps" -v b="$l_rps" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
+
+echo "| server | requests/s | p99 (ms) |"
+echo "| --- | ---: | ---: |"
+echo "| medusa-demo (cgi_handler) | $m_rps | $m_p99 |"
+echo "| lighttpd (mod_cgi) | $l_rps | $l_p99 |"
+echo
+echo "medusa/lighttpd requests/s: $ratio (GET /cgi-bin/hello, wrk -t1 -c$CONNECTIONS, ${DURATION}s x $RUNS, median; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
