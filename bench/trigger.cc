@@ -8,8 +8,8 @@
 //   trigger_batch: 1000 pulls, then wait for the last thunk: the cost per thunk once wake-ups
 //     are coalesced.
 //
-// After the table, the two round trips are printed side by side with their ratio (the trigger
-// should cost at most 1.5 times the bare ping-pong).
+// After the table, the two round trips (best of 5 repetitions) are printed side by side with
+// their ratio (the trigger should cost at most 1.5 times the bare ping-pong).
 #include <benchmark/benchmark.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -71,7 +71,7 @@ void trigger_round_trip(benchmark::State& state) {
     ::close(back);
 }
 BENCHMARK(trigger_round_trip)->Arg(0)->Arg(1)->ArgName("pipe")->UseRealTime()
-    ->Unit(benchmark::kNanosecond);
+    ->Unit(benchmark::kNanosecond)->Repetitions(5);
 
 void eventfd_ping_pong(benchmark::State& state) {
     int ping = ::eventfd(0, EFD_CLOEXEC), pong = ::eventfd(0, EFD_CLOEXEC);
@@ -93,7 +93,7 @@ void eventfd_ping_pong(benchmark::State& state) {
     ::close(ping);
     ::close(pong);
 }
-BENCHMARK(eventfd_ping_pong)->UseRealTime()->Unit(benchmark::kNanosecond);
+BENCHMARK(eventfd_ping_pong)->UseRealTime()->Unit(benchmark::kNanosecond)->Repetitions(5);
 
 void trigger_batch(benchmark::State& state) {
     loop_thread loop(select_trigger::kind::eventfd);
@@ -112,14 +112,17 @@ void trigger_batch(benchmark::State& state) {
 }
 BENCHMARK(trigger_batch)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
-// Keeps the real time per iteration of each run for the summary.
+// Keeps the best real time per iteration of each benchmark over its repetitions: on a shared
+// machine the slower repetitions measure the scheduler, not the trigger.
 class summary_reporter : public benchmark::ConsoleReporter {
 public:
     void ReportRuns(const std::vector<Run>& runs) override {
-        for (const auto& r : runs)
-            if (r.run_type == Run::RT_Iteration)
-                ns[r.benchmark_name()] = r.GetAdjustedRealTime() *
-                                         (r.time_unit == benchmark::kMicrosecond ? 1e3 : 1.0);
+        for (const auto& r : runs) {
+            if (r.run_type != Run::RT_Iteration) continue;
+            double t = r.GetAdjustedRealTime() * (r.time_unit == benchmark::kMicrosecond ? 1e3 : 1.0);
+            auto [it, fresh] = ns.emplace(r.benchmark_name(), t);
+            if (!fresh && t < it->second) it->second = t;
+        }
         ConsoleReporter::ReportRuns(runs);
     }
     std::map<std::string, double> ns;
@@ -142,7 +145,8 @@ int main(int argc, char** argv) {
     double trigger = find("trigger_round_trip/pipe:0"), pipe = find("trigger_round_trip/pipe:1"),
            ceiling = find("eventfd_ping_pong");
     if (trigger > 0 && ceiling > 0) {
-        std::puts(fmt::format("\ntrigger round trip (eventfd): {:.0f} ns\n"
+        std::puts(fmt::format("\nbest of the repetitions:\n"
+                              "trigger round trip (eventfd): {:.0f} ns\n"
                               "trigger round trip (pipe):    {:.0f} ns\n"
                               "eventfd ping-pong (ceiling):  {:.0f} ns\n"
                               "ratio trigger/ceiling:        {:.2f}x (target <= 1.5x)",

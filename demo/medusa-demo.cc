@@ -1,7 +1,7 @@
 // medusa-demo: an HTTP server built from the framework's parts (medusa's demo/start_medusa.py).
 //
 //   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll]
-//               [--cgi-bin DIR]
+//               [--cgi-bin DIR] [--header-timeout SECONDS] [--zombie-timeout SECONDS]
 //
 // Serves DIR (default: the demo's own docroot, demo/docroot in the source tree) with the
 // default handler, the status pages under /status, CGI scripts at /cgi-bin/NAME (from
@@ -18,7 +18,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -49,6 +51,8 @@ struct options {
     std::string root;  // empty: the embedded docroot
     backend loop_backend = backend::epoll;
     std::string cgi_bin;  // empty: the demo's demo/cgi-bin
+    long header_timeout = -1;  // seconds; -1: the server's default
+    long zombie_timeout = -1;  // seconds; -1: the server's default
 };
 
 struct flag {
@@ -69,6 +73,17 @@ uint16_t parse_port(std::string_view s) {
     return uint16_t(v);
 }
 
+long parse_seconds(std::string_view s) {
+    long v = 0;
+    if (s.empty() || s.size() > 7) throw std::invalid_argument(fmt::format("bad seconds '{}'", s));
+    for (char c : s) {
+        if (c < '0' || c > '9') throw std::invalid_argument(fmt::format("bad seconds '{}'", s));
+        v = v * 10 + (c - '0');
+    }
+    if (v == 0) throw std::invalid_argument(fmt::format("bad seconds '{}'", s));
+    return v;
+}
+
 const std::vector<flag> flags = {
     {"--host", "ADDR", "numeric address to listen on (default 127.0.0.1; :: for IPv6)",
      [](options& o, std::string_view v) { o.host = v; }},
@@ -80,6 +95,10 @@ const std::vector<flag> flags = {
      [](options& o, std::string_view v) { o.loop_backend = backend_from_string(v); }},
     {"--cgi-bin", "DIR", "run the CGI scripts of DIR at /cgi-bin/ (default: the demo's cgi-bin)",
      [](options& o, std::string_view v) { o.cgi_bin = v; }},
+    {"--header-timeout", "SECONDS", "close a connection whose request head takes longer (default 30)",
+     [](options& o, std::string_view v) { o.header_timeout = parse_seconds(v); }},
+    {"--zombie-timeout", "SECONDS", "close a connection idle this long (default 1800)",
+     [](options& o, std::string_view v) { o.zombie_timeout = parse_seconds(v); }},
 };
 
 void usage(FILE* out) {
@@ -181,6 +200,15 @@ int run(const options& o) {
 
     auto log = std::make_shared<file_logger>(stdout, true);
     auto server = make<http_server>(o.host, o.port, log, map);
+    if (o.header_timeout > 0) server->header_timeout = std::chrono::seconds(o.header_timeout);
+    if (o.zombie_timeout > 0) server->zombie_timeout = std::chrono::seconds(o.zombie_timeout);
+    // A short timeout is checked at least twice per period, so it takes effect close to time
+    // (the maintenance timer's default 5 s period would let a 2 s header timeout run to 7 s).
+    auto shortest = std::min(server->header_timeout, server->zombie_timeout);
+    if (shortest < std::chrono::seconds(10)) {
+        server->maintenance_interval = std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 2;
+        server->set_maintenance();
+    }
     auto status = std::make_shared<status_extension>(
         std::vector<status_extension::status_source>{status_extension::source(server)});
     for (const auto& install : installers) install(*server, o, *status);

@@ -118,6 +118,7 @@ void http_channel::handler_failed(const std::shared_ptr<http_request>& r, const 
     log_info(fmt::format("Server Error: {}: {}", what, why), "error");
     if (!r->is_done()) {
         r->take_collector();
+        r->discard_reply();
         r->error(500);
     }
 }

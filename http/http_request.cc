@@ -64,6 +64,14 @@ http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request
     reply_headers_.emplace_back("Date", http_date_now());
 }
 
+void http_request::discard_reply() {
+    outgoing_.clear();
+    reply_headers_.resize(2);  // Server and Date, set by the constructor
+    reply_headers_[0] = {"Server", server_ ? server_->server_header : "Medusa/1.12"};
+    reply_headers_[1] = {"Date", std::string(http_date_now())};
+    use_chunked = true;
+}
+
 const http_request::uri_split& http_request::split_uri() {
     if (!split_) {
         uri_parts p = http::split_uri(head_.uri());

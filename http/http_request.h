@@ -142,6 +142,10 @@ public:
 private:
     friend class http_channel;
     void build_reply_header(std::string& out, const keepalive_decision& d);
+    // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
+    // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body
+    // it had pushed ahead of it, and desynchronise the pipelined replies that follow.
+    void discard_reply();
 
     std::weak_ptr<http_channel> channel_;
     http_server* server_ = nullptr;

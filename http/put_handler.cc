@@ -8,7 +8,9 @@
 #include <cerrno>
 
 #include "http/default_handler.h"
+#include "http/http_channel.h"
 #include "http/http_request.h"
+#include "http/http_server.h"
 
 namespace medusa::http {
 
@@ -74,6 +76,19 @@ void put_handler::handle_request(std::shared_ptr<http_request> request) {
 
     if (!request->get_header("Content-Length") && !request->body_chunked()) {
         request->error(411);
+        return;
+    }
+    // Refuse an oversized body before the file is opened: O_TRUNC would otherwise empty an
+    // existing file for a PUT the channel then answers 413. (A chunked body's size is known only
+    // as it arrives; the channel stops it at max_body.)
+    if (auto* s = request->server();
+        s && !request->body_chunked() && request->body_length() > s->max_body) {
+        if (auto ch = request->channel())
+            ch->log_info(fmt::format("413 {}: body of {} bytes, more than {}", request->uri(),
+                                     request->body_length(), s->max_body),
+                         "error");
+        request->close_after();  // as the channel's own 413: the body is not read
+        request->error(413);
         return;
     }
     // Don't let a PUT overwrite a directory.

@@ -22,7 +22,7 @@ done
 
 # Script suites (each ends with its own "N passed, M failed"): the transcript replays and the
 # install test. MEDUSA_SCRIPTS overrides the list ("" runs none: the sanitizer builds).
-scripts=${MEDUSA_SCRIPTS-test/run_transcripts.sh test/install.sh}
+scripts=${MEDUSA_SCRIPTS-test/run_transcripts.sh test/install.sh test/attack/run.sh test/record_roundtrip.sh}
 for script in $scripts; do
   [ -x "$script" ] || continue
   echo "== $script"

@@ -2,19 +2,25 @@
 //
 //   medusa-transcript replay --target 127.0.0.1:8080 test/transcripts/
 //   medusa-transcript check ../shared/transcripts/medusa/
+//   medusa-transcript record --listen 8081 --target 127.0.0.1:8080 --out recorded/
 //
 // Each verb is one entry in the verb table below; a new verb (the recording proxy, say) is one
 // function and one row.
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <span>
 #include <sstream>
@@ -23,7 +29,9 @@
 #include <system_error>
 #include <vector>
 
+#include "asyncore/socket_map.h"
 #include "transcript/client.h"
+#include "transcript/record.h"
 #include "transcript/suite.h"
 #include "transcript/transcript.h"
 
@@ -257,6 +265,142 @@ int run_check(arguments& args) {
     return bad == 0 ? 0 : 1;
 }
 
+// ---- record ----------------------------------------------------------------------------------
+
+constexpr std::string_view record_help = R"help(usage: medusa-transcript record --listen [HOST:]PORT --target HOST:PORT --out DIR [options]
+
+A recording proxy: clients connect to the listening port instead of the server; every byte is passed
+through unchanged in both directions, and every connection becomes one NAME.transcript in DIR when
+it ends. Client writes that follow each other within the pause threshold become one `>` run; longer
+client pauses become `~ N`. With --protocol http the values of volatile headers (Date,
+Last-Modified, Expires, Server, ETag and every --mask header) are written as {*}. A transcript ends
+in <close> when the server closed the connection, not when the client did. A connection that
+carries no bytes writes no file.
+
+Prints "listening on HOST:PORT" once ready, then "wrote PATH" for each transcript. Runs until
+SIGINT or SIGTERM (then ends every open connection and writes its transcript), or until
+--max-connections connections have ended.
+
+options:
+  --listen [HOST:]PORT   where to accept clients (HOST a numeric address, default 127.0.0.1;
+                         port 0 picks a free port) (required)
+  --target HOST:PORT     the server to record (required)
+  --out DIR              where the transcripts go (created if missing) (required)
+  --fixture NAME         the "@ fixture" of the transcripts (default docroot)
+  --mask HEADER          also write this header's value as {*} (repeatable; http only)
+  --pause-threshold MS   client pauses longer than this become "~ N" lines (default 50)
+  --protocol http|raw    how replies are compared when replayed (default http)
+  --name PREFIX          name the files PREFIX-0001, PREFIX-0002... in connection order (default:
+                         from the first request line for http, e.g. get_index_html; else
+                         session-0001...; a name already taken gets _2, _3...)
+  --max-connections N    stop accepting after N connections; exit once they have all ended
+  --help                 this text
+)help";
+
+std::atomic<bool> record_interrupted{false};
+
+extern "C" void record_on_signal(int) { record_interrupted = true; }
+
+// A host name or numeric address and a port, resolved to the first address getaddrinfo gives.
+medusa::address resolve(const std::string& host, const std::string& port) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    if (rc != 0 || !found) throw usage_error{fmt::format("cannot resolve {}:{}: {}", host, port, ::gai_strerror(rc))};
+    medusa::address a;
+    std::memcpy(a.sa(), found->ai_addr, found->ai_addrlen);
+    a.len() = found->ai_addrlen;
+    ::freeaddrinfo(found);
+    return a;
+}
+
+int run_record(arguments& args) {
+    record_options o;
+    std::string listen, target;
+    bool out_given = false;
+    while (!args.done()) {
+        std::string_view name = args.option();
+        if (name == "--help" || name == "-h") {
+            fmt::print("{}", record_help);
+            return 0;
+        } else if (name == "--listen") {
+            listen = args.value(name);
+        } else if (name == "--target") {
+            target = args.value(name);
+        } else if (name == "--out") {
+            o.out_dir = args.value(name);
+            out_given = true;
+        } else if (name == "--fixture") {
+            o.fixture = args.value(name);
+        } else if (name == "--mask") {
+            o.mask.push_back(args.value(name));
+        } else if (name == "--pause-threshold") {
+            std::string v = args.value(name);
+            int ms = -1;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+            if (ec != std::errc() || end != v.data() + v.size() || ms < 0 || ms > 3600000)
+                throw usage_error{fmt::format("{} wants milliseconds (0 to 3600000), not '{}'", name, v)};
+            o.pause_threshold = std::chrono::milliseconds(ms);
+        } else if (name == "--protocol") {
+            std::string v = args.value(name);
+            if (v == "http")
+                o.protocol = protocol_kind::http;
+            else if (v == "raw")
+                o.protocol = protocol_kind::raw;
+            else
+                throw usage_error{fmt::format("--protocol is http or raw, not '{}'", v)};
+        } else if (name == "--name") {
+            o.name_prefix = args.value(name);
+            if (o.name_prefix.find('/') != std::string::npos)
+                throw usage_error{fmt::format("--name is a file name prefix, not a path: '{}'", o.name_prefix)};
+        } else if (name == "--max-connections") {
+            std::string v = args.value(name);
+            long n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc() || end != v.data() + v.size() || n < 1)
+                throw usage_error{fmt::format("{} wants a positive number, not '{}'", name, v)};
+            o.max_connections = n;
+        } else {
+            throw usage_error{fmt::format("unexpected argument {}", name)};
+        }
+    }
+    if (listen.empty()) throw usage_error{"--listen [HOST:]PORT is required"};
+    if (target.empty()) throw usage_error{"--target HOST:PORT is required"};
+    if (!out_given) throw usage_error{"--out DIR is required"};
+    std::string host, port, error;
+    if (!parse_target(target, host, port, error)) throw usage_error{error};
+    o.target = resolve(host, port);
+    std::string listen_host = "127.0.0.1", listen_port = listen;
+    if (listen.find(':') != std::string::npos && !parse_target(listen, listen_host, listen_port, error))
+        throw usage_error{error};
+    medusa::address where = resolve(listen_host, listen_port);
+    std::filesystem::create_directories(o.out_dir);
+
+    medusa::socket_map map;
+    auto rec = medusa::make<recorder>(where, o, map);
+    rec->on_written = [](const std::string& path) {
+        fmt::print("wrote {}\n", path);
+        std::fflush(stdout);
+    };
+    struct sigaction sa{};
+    sa.sa_handler = record_on_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    fmt::print("listening on {}\n", medusa::address::local_of(rec->fileno()).to_string());
+    std::fflush(stdout);
+    // The signal handler only sets a flag; the wait is short so that it is seen promptly.
+    while (!rec->finished()) {
+        if (record_interrupted) rec->stop();
+        map.poll_once(std::chrono::milliseconds(100));
+    }
+    medusa::close_all(map);
+    fmt::print("{} transcripts written to {}\n", rec->written().size(), o.out_dir);
+    return 0;
+}
+
 // ---- free-port (hidden: a helper for test/run_transcripts.sh) ---------------------------------
 
 constexpr std::string_view free_port_help = R"help(usage: medusa-transcript free-port
@@ -303,6 +447,7 @@ struct verb {
 constexpr verb verbs[] = {
     {"replay", "replay transcripts against a server and compare its replies", run_replay, false},
     {"check", "parse and lint transcripts", run_check, false},
+    {"record", "a proxy that records every connection through it as a transcript", run_record, false},
     {"free-port", "print a free TCP port of 127.0.0.1", run_free_port, true},
 };
 

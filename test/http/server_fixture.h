@@ -75,6 +75,18 @@ public:
     }
 };
 
+// /half-boom starts a reply (a Content-Length, part of a body) and then throws.
+class half_reply_throwing_handler : public handler {
+public:
+    bool match(http_request& r) override { return r.split_uri().path == "/half-boom"; }
+    void handle_request(std::shared_ptr<http_request> r) override {
+        r->set("Content-Type", "text/plain");
+        r->set("Content-Length", uint64_t(1000));
+        r->push("partial");
+        throw std::runtime_error("half-boom");
+    }
+};
+
 // /slow replies 30 ms later, from a timer: a deferred reply, as a threaded handler gives.
 class deferred_handler : public handler {
 public:
@@ -167,6 +179,7 @@ protected:
         files_ = std::make_shared<default_handler>(fs_);
         server_->install_handler(files_);
         server_->install_handler(std::make_shared<throwing_handler>());
+        server_->install_handler(std::make_shared<half_reply_throwing_handler>());
         server_->install_handler(std::make_shared<deferred_handler>(*map_));
         server_->install_handler(std::make_shared<stream_handler>());
         server_->install_handler(std::make_shared<zombie_handler>());

@@ -239,6 +239,35 @@ TEST_P(server_test, handler_exception_is_500_and_the_server_keeps_serving) {
     EXPECT_EQ(c2.read_reply()->code(), 200);
 }
 
+TEST_P(server_test, handler_exception_after_a_partial_reply_sends_only_the_500_page) {
+    client c(port_);
+    c.send(get("/half-boom") + get("/index.html"));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code(), 500);
+    EXPECT_EQ(r->body, http_request::error_page(500));
+    EXPECT_EQ(r->header("Content-Length"), "146");
+    EXPECT_EQ(r->header("Content-Type"), "text/html");
+    // The pipelined request behind it is answered intact.
+    auto n = c.read_reply();
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->code(), 200);
+    EXPECT_EQ(n->body, index_html);
+}
+
+TEST_P(server_test, put_over_max_body_is_413_and_leaves_the_file_alone) {
+    write_file(root_ + "/upload/keep.txt", "precious\n");
+    client c(port_);
+    c.send("PUT /upload/keep.txt HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" +
+           std::string(5000, 'x'));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code(), 413);
+    EXPECT_EQ(r->header("Connection"), "close");
+    EXPECT_TRUE(c.at_eof());
+    EXPECT_EQ(read_file(root_ + "/upload/keep.txt"), "precious\n");
+}
+
 TEST_P(server_test, traversal_never_leaves_the_root) {
     const char* attempts[] = {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt",
                               "/sub/../../secret.txt", "/..%2fsecret.txt",

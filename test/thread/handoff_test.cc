@@ -44,7 +44,6 @@ struct thread_side {
     std::mutex m;
     std::string already_read, then_read;
     bool blocking = false;
-    std::atomic<bool> done{false};
 };
 
 void serve(thread_side& t, handed_socket s) {
@@ -62,7 +61,6 @@ void serve(thread_side& t, handed_socket s) {
         t.blocking = !(::fcntl(s.fd(), F_GETFL) & O_NONBLOCK);
     }
     (void)!::write(s.fd(), "from thread\n", 12);
-    t.done = true;
 }  // the socket closes here: the client sees end of file
 
 class HandOff : public ::testing::TestWithParam<bool /*pool*/> {};
@@ -70,12 +68,14 @@ class HandOff : public ::testing::TestWithParam<bool /*pool*/> {};
 TEST_P(HandOff, OutputDrainsFirstAndBufferedInputGoesToTheThread) {
     socket_map map(backend::epoll);
     worker_pool pool(1);
-    thread_side t;
+    // On the heap and shared: a detached thread may still be unwinding when the test ends.
+    auto side = std::make_shared<thread_side>();
+    thread_side& t = *side;
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
     std::weak_ptr<async_chat> weak = make<line_channel>(sv[0], map, [&](std::shared_ptr<async_chat> c) {
-        auto fn = [&t](handed_socket s) { serve(t, std::move(s)); };
+        auto fn = [side](handed_socket s) { serve(*side, std::move(s)); };
         if (GetParam())
             hand_off(c, pool, fn);
         else
@@ -106,7 +106,7 @@ TEST(HandOffGone, ClientLeavingWhileOutputDrainsStartsNoThread) {
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     std::weak_ptr<async_chat> weak = make<line_channel>(sv[0], map, [&](std::shared_ptr<async_chat> c) {
-        hand_off(c, [&](handed_socket) { started = true; });
+        hand_off(c, [&started](handed_socket) { started = true; });
     });
     ASSERT_EQ(::write(sv[1], "HANDOFF\n", 8), 8);
     ASSERT_TRUE(run_until(map, [&] { return map.timer_count() > 0; }));  // draining

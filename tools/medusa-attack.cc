@@ -1,0 +1,965 @@
+// medusa-attack: hostile clients for a running HTTP server on loopback (the attack suite that
+// test/attack/run.sh drives against medusa-demo).
+//
+//   medusa-attack ATTACK --port PORT [--pid PID] [--root DIR] [options]
+//
+// Each attack plays one kind of abuse, measures what it is told to, prints one "figures:" line and
+// "PASS" or "FAIL: why", and exits 0 or 1. The server's state after the attack (still alive, still
+// serving, memory and descriptors back) is checked by the script with `probe` and /proc.
+//
+//   probe      GET --path (default /index.html) once; the body must equal --expect-file
+//   slowloris  --conns N connections each dribble a header line; a normal GET is served meanwhile
+//              and the server closes the slow ones (its header timeout) within --reclaim SECONDS
+//   noread     --conns N connections each pipeline --pipeline K requests for --path, never read;
+//              the server's VmRSS (--pid) stays under --rss-bound MiB above the start
+//   reset      --count N times: request --path, read part of it, close with SO_LINGER 0 (RST)
+//   fdexhaust  open --conns N connections at a server short of descriptors; its CPU time over 2 s
+//              (--pid) stays under --cpu-bound ms; after closing them a GET is served again
+//   smuggle    request smuggling shapes, each followed by a GET for --path: that GET must never be
+//              answered (a desynchronised stream); prints each case's status and whether it closed
+//   traverse   escapes from the docroot; each must be 400/403/404 without --marker in the reply
+//   pipeline   --count N requests in one write; every reply answered, in order
+//   churn      --conns N clients connect, GET, close as fast as they can for --seconds S
+//
+// Plain sockets and poll(2); every wait has a deadline; loopback only.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+
+struct options {
+    std::string attack;
+    uint16_t port = 0;
+    int pid = 0;
+    std::string root;
+    std::string path = "/index.html";
+    std::string expect_file;
+    std::string marker;
+    int conns = 0;
+    int count = 0;
+    int pipeline = 0;
+    double seconds = 0;
+    double reclaim = 0;
+    double rss_bound = 0;   // MiB
+    double cpu_bound = 0;   // ms
+    double latency_bound = 0;  // ms
+};
+
+[[noreturn]] void fail_sys(std::string_view what) {
+    throw std::system_error(errno, std::generic_category(), std::string(what));
+}
+
+double since_ms(clock_type::time_point t0) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+// --- /proc readings ---------------------------------------------------------------------------
+
+long rss_kib(int pid) {
+    std::ifstream in(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return -1;
+}
+
+// utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat, after the "(comm)").
+long cpu_ticks(int pid) {
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = s.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(s.substr(close + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14) utime = std::stol(field);
+        if (i == 15) stime = std::stol(field);
+    }
+    return utime + stime;
+}
+
+double ticks_to_ms(long ticks) { return double(ticks) * 1000.0 / double(::sysconf(_SC_CLK_TCK)); }
+
+// --- sockets ----------------------------------------------------------------------------------
+
+void raise_fd_limit() {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+}
+
+// A non-blocking socket with connect() started; -1 (errno set) when socket() or connect() fails.
+// rcvbuf > 0 sets SO_RCVBUF first (it must precede connect to shrink the advertised window).
+int connect_nb(uint16_t port, int rcvbuf = 0) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in sa = loopback(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
+        int e = errno;
+        ::close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+bool wait_fd(int fd, short events, clock_type::time_point deadline) {
+    for (;;) {
+        int left = int(std::chrono::duration_cast<ms>(deadline - clock_type::now()).count());
+        if (left <= 0) return false;
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, left);
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) fail_sys("poll");
+    }
+}
+
+// Connected (non-blocking) socket within the deadline, or -1.
+int connect_wait(uint16_t port, clock_type::time_point deadline) {
+    int fd = connect_nb(port);
+    if (fd < 0) return -1;
+    if (!wait_fd(fd, POLLOUT, deadline)) {
+        ::close(fd);
+        return -1;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Write all of `data` before the deadline (reading and keeping any reply meanwhile, so a server
+// that answers while we still write cannot deadlock us). False on error or timeout.
+bool send_all(int fd, std::string_view data, clock_type::time_point deadline,
+              std::string* got = nullptr) {
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += size_t(n);
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+        short ev = POLLOUT | (got ? POLLIN : 0);
+        int left = int(std::chrono::duration_cast<ms>(deadline - clock_type::now()).count());
+        if (left <= 0) return false;
+        pollfd p{fd, ev, 0};
+        if (::poll(&p, 1, left) < 0 && errno != EINTR) fail_sys("poll");
+        if (got && (p.revents & POLLIN)) {
+            char buf[65536];
+            ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+            if (r > 0) got->append(buf, size_t(r));
+            if (r == 0) return false;
+        }
+    }
+    return true;
+}
+
+enum class read_end { eof, reset, timeout, enough };
+
+// Read into `out` until EOF, error, the deadline, or `enough(out)` is true.
+template <class Enough>
+read_end read_until(int fd, std::string& out, clock_type::time_point deadline, Enough enough) {
+    char buf[65536];
+    for (;;) {
+        if (enough(out)) return read_end::enough;
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            out.append(buf, size_t(n));
+            continue;
+        }
+        if (n == 0) return read_end::eof;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return read_end::reset;
+        if (!wait_fd(fd, POLLIN, deadline)) return read_end::timeout;
+    }
+}
+
+std::string_view end_name(read_end e) {
+    switch (e) {
+    case read_end::eof: return "closed";
+    case read_end::reset: return "reset";
+    case read_end::timeout: return "open(timeout)";
+    case read_end::enough: return "open";
+    }
+    return "?";
+}
+
+// --- responses --------------------------------------------------------------------------------
+
+struct response {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+};
+
+std::string lower(std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Parse one response at buf[pos...]. Returns the response and advances pos, or nullopt when more
+// bytes are needed. A reply with neither Content-Length nor chunking runs to EOF: `at_eof` says
+// whether the connection has ended. Throws std::runtime_error on bytes that are not a response.
+std::optional<response> parse_response(const std::string& buf, size_t& pos, bool at_eof) {
+    size_t head_end = buf.find("\r\n\r\n", pos);
+    if (head_end == std::string::npos) return std::nullopt;
+    std::string_view head(buf.data() + pos, head_end - pos);
+    if (head.rfind("HTTP/", 0) != 0)
+        throw std::runtime_error(fmt::format("not a status line: '{}'", head.substr(0, 40)));
+    response r;
+    size_t sp = head.find(' ');
+    r.status = std::atoi(std::string(head.substr(sp + 1, 3)).c_str());
+    size_t line = head.find("\r\n");
+    while (line != std::string_view::npos) {
+        size_t next = head.find("\r\n", line + 2);
+        std::string_view h = head.substr(line + 2, next == std::string_view::npos
+                                                       ? std::string_view::npos
+                                                       : next - line - 2);
+        size_t colon = h.find(':');
+        if (colon != std::string_view::npos) {
+            std::string_view v = h.substr(colon + 1);
+            while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+            r.headers[lower(std::string(h.substr(0, colon)))] = std::string(v);
+        }
+        line = next;
+    }
+    size_t body = head_end + 4;
+    if (auto cl = r.headers.find("content-length"); cl != r.headers.end()) {
+        size_t n = std::stoull(cl->second);
+        if (buf.size() - body < n) return std::nullopt;
+        r.body = buf.substr(body, n);
+        pos = body + n;
+        return r;
+    }
+    if (auto te = r.headers.find("transfer-encoding");
+        te != r.headers.end() && lower(te->second).find("chunked") != std::string::npos) {
+        size_t p = body;
+        for (;;) {
+            size_t eol = buf.find("\r\n", p);
+            if (eol == std::string::npos) return std::nullopt;
+            size_t n = std::stoull(buf.substr(p, eol - p), nullptr, 16);
+            if (n == 0) {
+                size_t end = buf.find("\r\n\r\n", eol);  // trailers end
+                if (end == std::string::npos) return std::nullopt;
+                pos = end + 4;
+                return r;
+            }
+            if (buf.size() < eol + 2 + n + 2) return std::nullopt;
+            r.body.append(buf, eol + 2, n);
+            p = eol + 2 + n + 2;
+        }
+    }
+    if (!at_eof) return std::nullopt;
+    r.body = buf.substr(body);
+    pos = buf.size();
+    return r;
+}
+
+// Every complete response in buf (the last one may run to EOF).
+std::vector<response> parse_all(const std::string& buf, bool at_eof) {
+    std::vector<response> out;
+    size_t pos = 0;
+    while (pos < buf.size()) {
+        auto r = parse_response(buf, pos, at_eof);
+        if (!r) break;
+        out.push_back(std::move(*r));
+    }
+    return out;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string get_request(std::string_view path, bool close = false) {
+    return fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n{}\r\n", path,
+                       close ? "Connection: close\r\n" : "");
+}
+
+// One GET on a fresh connection: the response, or nullopt (with `why`) on timeout or error.
+std::optional<response> fetch(uint16_t port, std::string_view path, double timeout_ms,
+                              std::string& why) {
+    auto deadline = clock_type::now() + ms(long(timeout_ms));
+    int fd = connect_wait(port, deadline);
+    if (fd < 0) {
+        why = "connect failed or timed out";
+        return std::nullopt;
+    }
+    std::string got;
+    if (!send_all(fd, get_request(path, true), deadline)) {
+        ::close(fd);
+        why = "send failed";
+        return std::nullopt;
+    }
+    std::optional<response> r;
+    read_end e = read_until(fd, got, deadline, [&](const std::string& b) {
+        size_t pos = 0;
+        try {
+            r = parse_response(b, pos, false);
+        } catch (const std::exception&) {
+        }
+        return bool(r);
+    });
+    ::close(fd);
+    if (!r && e == read_end::eof) {
+        size_t pos = 0;
+        try {
+            r = parse_response(got, pos, true);
+        } catch (const std::exception& ex) {
+            why = ex.what();
+            return std::nullopt;
+        }
+    }
+    if (!r) why = fmt::format("no complete response ({}, {} bytes)", end_name(e), got.size());
+    return r;
+}
+
+// --- the attacks ------------------------------------------------------------------------------
+
+struct verdict {
+    bool pass = true;
+    std::string why;
+    void fail(std::string w) {
+        if (pass) why = std::move(w);
+        else why += "; " + w;
+        pass = false;
+    }
+};
+
+verdict probe(const options& o) {
+    verdict v;
+    std::string why;
+    auto t0 = clock_type::now();
+    auto r = fetch(o.port, o.path, o.latency_bound > 0 ? o.latency_bound : 5000, why);
+    fmt::print("figures: probe {} in {:.1f} ms\n", r ? r->status : 0, since_ms(t0));
+    if (!r) v.fail(why);
+    else if (r->status != 200) v.fail(fmt::format("status {}", r->status));
+    else if (!o.expect_file.empty() && r->body != slurp(o.expect_file))
+        v.fail(fmt::format("body of {} bytes differs from {}", r->body.size(), o.expect_file));
+    return v;
+}
+
+// Connections each send a request line and a header line they never finish, one byte at a time.
+verdict slowloris(const options& o) {
+    verdict v;
+    const std::string head = "GET /index.html HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+    std::vector<int> fds;
+    auto t0 = clock_type::now();
+    int refused = 0;
+    for (int i = 0; i < o.conns; ++i) {
+        int fd = connect_nb(o.port);
+        if (fd < 0) ++refused;
+        else fds.push_back(fd);
+    }
+    // Wait for the connects, then send the opening bytes.
+    auto deadline = clock_type::now() + ms(10000);
+    size_t started = 0;
+    std::vector<bool> open(fds.size(), true);
+    for (size_t i = 0; i < fds.size(); ++i) {
+        if (!send_all(fds[i], head, deadline)) open[i] = false;
+        else ++started;
+    }
+    fmt::print("slowloris: {} connections started in {:.0f} ms ({} failed to connect)\n", started,
+               since_ms(t0), refused + int(fds.size() - started));
+    // Dribble one byte per connection per second; meanwhile a normal client is served, and the
+    // server closes the slow ones once its header timeout passes.
+    double probe_ms = -1;
+    int probe_status = 0;
+    bool probed = false;
+    auto attack_end = t0 + ms(long(o.reclaim * 1000));
+    auto next_dribble = clock_type::now();
+    size_t closed_by_server = 0;
+    double last_close_ms = 0;
+    std::vector<pollfd> pfds;
+    while (clock_type::now() < attack_end && closed_by_server < started) {
+        if (clock_type::now() >= next_dribble) {
+            for (size_t i = 0; i < fds.size(); ++i)
+                if (open[i]) ::send(fds[i], "a", 1, MSG_NOSIGNAL);
+            next_dribble += ms(1000);
+        }
+        if (!probed && since_ms(t0) > 1000) {
+            probed = true;
+            std::string why;
+            auto p0 = clock_type::now();
+            auto r = fetch(o.port, "/index.html", o.latency_bound, why);
+            probe_ms = since_ms(p0);
+            probe_status = r ? r->status : 0;
+            if (!r) v.fail(fmt::format("GET during the attack: {}", why));
+            else if (r->status != 200) v.fail(fmt::format("GET during the attack: {}", r->status));
+        }
+        pfds.clear();
+        std::vector<size_t> idx;
+        for (size_t i = 0; i < fds.size(); ++i)
+            if (open[i]) {
+                pfds.push_back({fds[i], POLLIN, 0});
+                idx.push_back(i);
+            }
+        if (::poll(pfds.data(), pfds.size(), 200) < 0 && errno != EINTR) fail_sys("poll");
+        for (size_t k = 0; k < pfds.size(); ++k) {
+            if (!pfds[k].revents) continue;
+            char buf[4096];
+            ssize_t n = ::recv(pfds[k].fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) continue;  // a reply (e.g. 408) before the close
+            if (n < 0 && errno == EAGAIN) continue;
+            open[idx[k]] = false;
+            ++closed_by_server;
+            last_close_ms = since_ms(t0);
+        }
+    }
+    for (int fd : fds) ::close(fd);
+    fmt::print("figures: slowloris conns={} closed_by_server={} last_close_at={:.0f}ms "
+               "probe_status={} probe_latency={:.1f}ms\n",
+               started, closed_by_server, last_close_ms, probe_status, probe_ms);
+    if (started < size_t(o.conns) * 9 / 10)
+        v.fail(fmt::format("only {} of {} connections opened", started, o.conns));
+    if (closed_by_server < started)
+        v.fail(fmt::format("{} slow connections still open after {} s", started - closed_by_server,
+                           o.reclaim));
+    if (!probed) v.fail("no GET was tried during the attack");
+    else if (probe_ms > o.latency_bound) v.fail(fmt::format("GET took {:.0f} ms", probe_ms));
+    return v;
+}
+
+// Connections that ask for a large file many times over and never read a byte.
+verdict noread_round(const options& o, int round, long& peak_out) {
+    verdict v;
+    long base = rss_kib(o.pid);
+    std::string reqs;
+    for (int i = 0; i < o.pipeline; ++i) reqs += get_request(o.path);
+    std::vector<int> fds;
+    for (int i = 0; i < o.conns; ++i) {
+        // A small receive window, so the server's side fills sooner.
+        int fd = connect_nb(o.port, 4096);
+        if (fd >= 0) fds.push_back(fd);
+    }
+    auto deadline = clock_type::now() + ms(10000);
+    int sent = 0;
+    for (int fd : fds) {
+        if (!wait_fd(fd, POLLOUT, deadline)) continue;
+        // The requests are small; if the server stops reading (its output is full), the rest
+        // waits in our send buffer: that is the point.
+        ssize_t n = ::send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL);
+        if (n > 0) ++sent;
+    }
+    // Let the server do what it will for a while, sampling its memory.
+    long peak = base;
+    auto until = clock_type::now() + ms(long(o.seconds * 1000));
+    while (clock_type::now() < until) {
+        long r = rss_kib(o.pid);
+        if (r > peak) peak = r;
+        if (r < 0) {
+            v.fail("server process gone");
+            break;
+        }
+        ::usleep(100 * 1000);
+    }
+    size_t still_open = 0;
+    for (int fd : fds) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, 0);
+        if (!(p.revents & (POLLHUP | POLLERR))) ++still_open;
+        ::close(fd);  // unread data: the kernel sends RST
+    }
+    double grown = double(peak - base) / 1024.0;
+    fmt::print("figures: noread round={} conns={} requests_each={} rss_base={}KiB rss_peak={}KiB "
+               "growth={:.1f}MiB ({:.1f}KiB/conn) still_open={}\n",
+               round, sent, o.pipeline, base, peak, grown,
+               double(peak - base) / std::max(sent, 1), still_open);
+    peak_out = peak;
+    if (sent < o.conns * 9 / 10) v.fail(fmt::format("only {} of {} connections sent", sent, o.conns));
+    if (grown > o.rss_bound)
+        v.fail(fmt::format("RSS grew {:.1f} MiB (bound {} MiB)", grown, o.rss_bound));
+    return v;
+}
+
+// Two rounds: the first shows the cost per connection, the second that it is not a leak (the
+// heap the first round grew is reused, so the second peak is no higher).
+verdict noread(const options& o) {
+    long peak1 = 0, peak2 = 0;
+    verdict v = noread_round(o, 1, peak1);
+    ::usleep(1000 * 1000);  // the server notices the resets and frees the channels
+    verdict v2 = noread_round(o, 2, peak2);
+    if (!v2.pass) v.fail(v2.why);
+    if (peak2 > peak1 + 4096)
+        v.fail(fmt::format("second round peaked {} KiB above the first", peak2 - peak1));
+    return v;
+}
+
+// Abort a large reply halfway with an RST.
+verdict reset(const options& o) {
+    verdict v;
+    int done = 0, failed = 0;
+    auto t0 = clock_type::now();
+    for (int i = 0; i < o.count; ++i) {
+        auto deadline = clock_type::now() + ms(5000);
+        int fd = connect_wait(o.port, deadline);
+        if (fd < 0) {
+            ++failed;
+            continue;
+        }
+        std::string got;
+        bool ok = send_all(fd, get_request(o.path), deadline);
+        // Read somewhere between 16 KiB and 512 KiB of the reply, then reset.
+        size_t want = 16384 + size_t(i) * 7919 % (512 * 1024);
+        read_end e = ok ? read_until(fd, got, deadline, [&](const std::string& b) {
+            return b.size() >= want;
+        }) : read_end::reset;
+        if (e == read_end::enough && got.rfind("HTTP/1.1 200", 0) == 0) ++done;
+        else ++failed;
+        struct linger lg {1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        ::close(fd);
+    }
+    fmt::print("figures: reset count={} reset_mid_reply={} failed={} in {:.0f} ms\n", o.count,
+               done, failed, since_ms(t0));
+    if (failed) v.fail(fmt::format("{} of {} requests got no partial reply", failed, o.count));
+    return v;
+}
+
+// A server out of descriptors must not spin on a listener it cannot accept from.
+verdict fdexhaust(const options& o) {
+    verdict v;
+    std::vector<int> fds;
+    for (int i = 0; i < o.conns; ++i) {
+        int fd = connect_nb(o.port);
+        if (fd >= 0) fds.push_back(fd);
+    }
+    auto deadline = clock_type::now() + ms(3000);
+    const std::string req = get_request("/index.html");
+    for (int fd : fds)
+        if (wait_fd(fd, POLLOUT, deadline)) ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    ::usleep(500 * 1000);  // let the server hit the limit
+    long c0 = cpu_ticks(o.pid);
+    auto t0 = clock_type::now();
+    ::usleep(2000 * 1000);
+    long c1 = cpu_ticks(o.pid);
+    double wall = since_ms(t0);
+    double cpu = ticks_to_ms(c1 - c0);
+    // How many got an answer while the server was short of descriptors.
+    int answered = 0;
+    for (int fd : fds) {
+        char buf[256];
+        if (::recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_PEEK) > 0) ++answered;
+    }
+    for (int fd : fds) ::close(fd);
+    // Service resumes once the descriptors are free again.
+    std::string why;
+    auto r0 = clock_type::now();
+    std::optional<response> r;
+    int tries = 0;
+    while (!r && since_ms(r0) < 10000 && tries < 50) {
+        ++tries;
+        r = fetch(o.port, "/index.html", 2000, why);
+        if (!r) ::usleep(200 * 1000);
+    }
+    fmt::print("figures: fdexhaust conns={} answered_while_short={} server_cpu={:.0f}ms over "
+               "{:.0f}ms after_release_status={} after {:.0f}ms ({} tries)\n",
+               fds.size(), answered, cpu, wall, r ? r->status : 0, since_ms(r0), tries);
+    if (cpu > o.cpu_bound) v.fail(fmt::format("server used {:.0f} ms CPU in 2 s (spinning)", cpu));
+    if (!r || r->status != 200) v.fail(fmt::format("no service after release: {}", why));
+    return v;
+}
+
+// Request smuggling: each shape is followed, on the same connection, by a GET for o.path. If that
+// GET is ever answered, the server read the first request's body boundary differently from what
+// a front end might: a desynchronised stream.
+verdict smuggle(const options& o) {
+    verdict v;
+    const std::string h = "Host: localhost\r\n";
+    struct shape {
+        std::string name;
+        std::string bytes;
+    };
+    const std::vector<shape> shapes = {
+        {"cl-te", "GET /index.html HTTP/1.1\r\n" + h +
+                      "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"te-cl", "GET /index.html HTTP/1.1\r\n" + h +
+                      "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
+        {"two-cl", "GET /index.html HTTP/1.1\r\n" + h +
+                       "Content-Length: 0\r\nContent-Length: 5\r\n\r\n"},
+        {"cl-list", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: 0, 5\r\n\r\n"},
+        {"cl-negative", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: -1\r\n\r\n"},
+        {"cl-overflow", "GET /index.html HTTP/1.1\r\n" + h +
+                            "Content-Length: 18446744073709551621\r\n\r\n"},
+        {"cl-plus", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: +0\r\n\r\n"},
+        {"cl-hex", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: 0x0\r\n\r\n"},
+        {"chunk-size-bad", "GET /index.html HTTP/1.1\r\n" + h +
+                               "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
+        {"chunk-size-overflow", "GET /index.html HTTP/1.1\r\n" + h +
+                                    "Transfer-Encoding: chunked\r\n\r\n"
+                                    "10000000000000001\r\nA\r\n0\r\n\r\n"},
+        {"chunk-size-negative", "GET /index.html HTTP/1.1\r\n" + h +
+                                    "Transfer-Encoding: chunked\r\n\r\n-1\r\nA\r\n0\r\n\r\n"},
+        {"te-not-final", "GET /index.html HTTP/1.1\r\n" + h +
+                             "Transfer-Encoding: chunked, identity\r\nContent-Length: 0\r\n\r\n"
+                             "0\r\n\r\n"},
+        {"te-unknown", "GET /index.html HTTP/1.1\r\n" + h +
+                           "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+        {"te-space-before-colon", "GET /index.html HTTP/1.1\r\n" + h +
+                                      "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"},
+        {"te-obs-fold", "GET /index.html HTTP/1.1\r\n" + h +
+                            "Transfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\n"},
+        // The folded length covers the GET that follows: a server that unfolds (RFC 9112 5.2
+        // allows it) reads that GET as the body; one that drops the folded line answers it.
+        {"cl-obs-fold", "GET /index.html HTTP/1.1\r\n" + h +
+                            fmt::format("Content-Length:\r\n {}\r\n\r\n",
+                                        get_request(o.path).size())},
+        {"fold-first-header", "GET /index.html HTTP/1.1\r\n Content-Length: 0\r\n" + h +
+                                  "\r\n"},
+        {"te-http10", "GET /index.html HTTP/1.0\r\n" + h +
+                          "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+                          "0\r\n\r\n"},
+    };
+    const std::string marker = o.marker;
+    int safe = 0;
+    // Each shape as a GET (the file handler wants no body: it may answer and close without
+    // reading it) and as a POST (the body is read, so the parser's framing is what decides).
+    std::vector<shape> variants;
+    for (const auto& s : shapes) {
+        variants.push_back({"GET " + s.name, s.bytes});
+        variants.push_back({"POST " + s.name, "POST" + s.bytes.substr(3)});
+    }
+    for (const auto& s : variants) {
+        auto deadline = clock_type::now() + ms(3000);
+        int fd = connect_wait(o.port, deadline);
+        if (fd < 0) {
+            v.fail(fmt::format("{}: cannot connect", s.name));
+            continue;
+        }
+        std::string got;
+        std::string all = s.bytes + get_request(o.path);
+        send_all(fd, all, deadline, &got);
+        // Wait for the close, or 2 s.
+        read_end e = read_until(fd, got, clock_type::now() + ms(2000),
+                                [](const std::string&) { return false; });
+        ::close(fd);
+        std::vector<response> rs;
+        std::string parse_error;
+        try {
+            rs = parse_all(got, e != read_end::timeout);
+        } catch (const std::exception& ex) {
+            parse_error = ex.what();
+        }
+        bool second = rs.size() > 1 || got.find(marker) != std::string::npos;
+        std::string statuses;
+        for (const auto& r : rs) statuses += fmt::format("{}{}", statuses.empty() ? "" : ",", r.status);
+        bool closed = e != read_end::timeout;
+        bool is400 = !rs.empty() && rs[0].status == 400;
+        fmt::print("smuggle {:<27} replies=[{}] {} {}{}\n", s.name, statuses, end_name(e),
+                   second ? "DESYNC: second request answered" : "second request not answered",
+                   !second && (!is400 || !closed)
+                       ? fmt::format(" (divergence: want 400 + close, got {} + {})",
+                                     statuses.empty() ? "no reply" : statuses, end_name(e))
+                       : "");
+        if (second) v.fail(fmt::format("{}: second request answered", s.name));
+        else ++safe;
+    }
+    fmt::print("figures: smuggle shapes={} no_desync={}\n", variants.size(), safe);
+    return v;
+}
+
+// Escapes from the docroot. `marker` is in a file outside the root.
+verdict traverse(const options& o) {
+    verdict v;
+    const std::vector<std::string> targets = {
+        "/../secret.txt",
+        "/./../secret.txt",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/sub%2f..%2f..%2fsecret.txt",
+        "/%252e%252e/secret.txt",
+        "/..\\secret.txt",
+        "/..%5csecret.txt",
+        "/%5c..%5csecret.txt",
+        "/index.html%00/../../secret.txt",
+        "/%00/../secret.txt",
+        "/..%00/secret.txt",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/%c0%ae%c0%ae%c0%afsecret.txt",
+        "/%e0%80%ae%e0%80%ae/secret.txt",
+        "/..;/secret.txt",
+        "/escape.txt",
+        "/escape-dir/secret.txt",
+        "//secret.txt",
+        "/../../../../../../../../../../../etc/passwd",
+        "../secret.txt",
+        "http://localhost/../secret.txt",
+    };
+    int safe = 0;
+    for (const auto& t : targets) {
+        std::string why;
+        auto deadline = clock_type::now() + ms(3000);
+        int fd = connect_wait(o.port, deadline);
+        if (fd < 0) {
+            v.fail(fmt::format("{}: cannot connect", t));
+            continue;
+        }
+        std::string got;
+        send_all(fd, get_request(t, true), deadline, &got);
+        read_end e = read_until(fd, got, deadline, [](const std::string&) { return false; });
+        ::close(fd);
+        std::vector<response> rs;
+        try {
+            rs = parse_all(got, e != read_end::timeout);
+        } catch (const std::exception&) {
+        }
+        int status = rs.empty() ? 0 : rs[0].status;
+        bool leaked = got.find(o.marker) != std::string::npos || got.find("root:x:0:0") != std::string::npos;
+        // A redirect is no leak (medusa's directory redirect: "/..;/x" is the path "/.." with
+        // params, the root, redirected to "/../"), but it is not the 403/404 asked for.
+        bool redirect = status == 301 || status == 302;
+        bool ok = !leaked && (status == 400 || status == 403 || status == 404 || redirect);
+        std::string note = leaked ? "LEAKED the outside file"
+                           : !ok  ? "unexpected status"
+                           : redirect
+                               ? fmt::format("ok (divergence: redirect to {}, not 403/404)",
+                                             rs[0].headers["location"])
+                               : "ok";
+        fmt::print("traverse {:<44} {} {}\n", t, status, note);
+        if (ok) ++safe;
+        else v.fail(fmt::format("{} -> {}{}", t, status, leaked ? " LEAKED" : ""));
+    }
+    fmt::print("figures: traverse paths={} refused={}\n", targets.size(), safe);
+    return v;
+}
+
+// N requests in one write, cycling over files p1.txt .. p7.txt whose bodies differ.
+verdict pipeline(const options& o) {
+    verdict v;
+    std::vector<std::string> bodies;
+    for (int k = 1; k <= 7; ++k) bodies.push_back(slurp(fmt::format("{}/p{}.txt", o.root, k)));
+    std::string all;
+    for (int i = 0; i < o.count; ++i)
+        all += get_request(fmt::format("/p{}.txt", i % 7 + 1), i == o.count - 1);
+    auto t0 = clock_type::now();
+    auto deadline = t0 + ms(60000);
+    int fd = connect_wait(o.port, deadline);
+    if (fd < 0) {
+        v.fail("cannot connect");
+        return v;
+    }
+    std::string got;
+    ssize_t first = ::send(fd, all.data(), all.size(), MSG_NOSIGNAL);  // the one write
+    bool sent = first >= 0 &&
+                send_all(fd, std::string_view(all).substr(size_t(first)), deadline, &got);
+    read_end e = read_until(fd, got, deadline, [](const std::string&) { return false; });
+    ::close(fd);
+    std::vector<response> rs;
+    try {
+        rs = parse_all(got, true);
+    } catch (const std::exception& ex) {
+        v.fail(ex.what());
+    }
+    int in_order = 0;
+    for (size_t i = 0; i < rs.size(); ++i) {
+        if (rs[i].status == 200 && rs[i].body == bodies[i % 7]) ++in_order;
+        else {
+            v.fail(fmt::format("reply {} is {} with {} bytes, want p{}.txt", i, rs[i].status,
+                               rs[i].body.size(), i % 7 + 1));
+            break;
+        }
+    }
+    fmt::print("figures: pipeline requests={} bytes_sent={} replies={} in_order={} end={} in {:.0f} ms\n",
+               o.count, all.size(), rs.size(), in_order, end_name(e), since_ms(t0));
+    if (!sent) v.fail("could not send every request");
+    if (int(rs.size()) != o.count) v.fail(fmt::format("{} replies for {} requests", rs.size(), o.count));
+    return v;
+}
+
+// Many clients each connect, GET, read to the close and close again, as fast as they can.
+verdict churn(const options& o) {
+    verdict v;
+    struct slot {
+        int fd = -1;
+        bool sent = false;
+        std::string got;
+    };
+    std::vector<slot> slots(size_t(o.conns));
+    const std::string req = get_request(o.path, true);
+    long ok = 0, bad = 0, connect_fail = 0;
+    auto t0 = clock_type::now();
+    auto end = t0 + ms(long(o.seconds * 1000));
+    std::vector<pollfd> pfds(slots.size());
+    // RSS at the half-way mark and at the end: whatever the server keeps per connection for a
+    // while (its lingering close) has reached its plateau by then; growth after it is a leak.
+    auto half = t0 + ms(long(o.seconds * 500));
+    long rss_half = -1, ok_half = 0;
+    long rss_start = o.pid ? rss_kib(o.pid) : -1;
+    while (clock_type::now() < end) {
+        if (o.pid && rss_half < 0 && clock_type::now() >= half) {
+            rss_half = rss_kib(o.pid);
+            ok_half = ok;
+        }
+        for (size_t i = 0; i < slots.size(); ++i) {
+            auto& s = slots[i];
+            if (s.fd < 0) {
+                s.fd = connect_nb(o.port);
+                s.sent = false;
+                s.got.clear();
+                if (s.fd < 0) ++connect_fail;
+            }
+            pfds[i] = {s.fd, short(s.fd < 0 ? 0 : s.sent ? POLLIN : POLLOUT), 0};
+        }
+        if (::poll(pfds.data(), pfds.size(), 100) < 0 && errno != EINTR) fail_sys("poll");
+        for (size_t i = 0; i < slots.size(); ++i) {
+            auto& s = slots[i];
+            if (s.fd < 0 || !pfds[i].revents) continue;
+            if (!s.sent) {
+                ssize_t n = ::send(s.fd, req.data(), req.size(), MSG_NOSIGNAL);
+                if (n == ssize_t(req.size())) {
+                    s.sent = true;
+                    continue;
+                }
+                ++bad;
+                ::close(s.fd);
+                s.fd = -1;
+                continue;
+            }
+            char buf[16384];
+            ssize_t n = ::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) {
+                s.got.append(buf, size_t(n));
+                continue;
+            }
+            if (n < 0 && errno == EAGAIN) continue;
+            if (n == 0 && s.got.rfind("HTTP/1.1 200", 0) == 0) ++ok;
+            else ++bad;
+            ::close(s.fd);
+            s.fd = -1;
+        }
+    }
+    for (auto& s : slots)
+        if (s.fd >= 0) ::close(s.fd);
+    long rss_end = o.pid ? rss_kib(o.pid) : -1;
+    double secs = since_ms(t0) / 1000.0;
+    fmt::print("figures: churn clients={} requests_ok={} ({:.0f}/s) bad={} connect_fail={} in "
+               "{:.1f} s; rss start={}KiB half={}KiB (after {} requests) end={}KiB\n",
+               o.conns, ok, double(ok) / secs, bad, connect_fail, secs, rss_start, rss_half,
+               ok_half, rss_end);
+    if (o.pid && rss_end - rss_half > long(o.rss_bound * 1024))
+        v.fail(fmt::format("RSS grew {} KiB over the second half ({} requests): a leak",
+                           rss_end - rss_half, ok - ok_half));
+    if (ok == 0) v.fail("no request completed");
+    // A few failures are the client's own (ephemeral ports); many mean the server dropped work.
+    if (bad > ok / 100 + 10) v.fail(fmt::format("{} requests failed", bad));
+    return v;
+}
+
+void usage(FILE* out) {
+    fmt::print(out,
+               "usage: medusa-attack ATTACK --port PORT [--pid PID] [--root DIR] [--path P]\n"
+               "         [--expect-file F] [--marker S] [--conns N] [--count N] [--pipeline N]\n"
+               "         [--seconds S] [--reclaim S] [--rss-bound MIB] [--cpu-bound MS]\n"
+               "         [--latency-bound MS]\n"
+               "attacks: probe slowloris noread reset fdexhaust smuggle traverse pipeline churn\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    options o;
+    try {
+        if (argc < 2) {
+            usage(stderr);
+            return 2;
+        }
+        o.attack = argv[1];
+        if (o.attack == "--help" || o.attack == "-h") {
+            usage(stdout);
+            return 0;
+        }
+        for (int i = 2; i < argc; ++i) {
+            std::string_view a = argv[i];
+            if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", a));
+            std::string val = argv[++i];
+            if (a == "--port") o.port = uint16_t(std::stoul(val));
+            else if (a == "--pid") o.pid = std::stoi(val);
+            else if (a == "--root") o.root = val;
+            else if (a == "--path") o.path = val;
+            else if (a == "--expect-file") o.expect_file = val;
+            else if (a == "--marker") o.marker = val;
+            else if (a == "--conns") o.conns = std::stoi(val);
+            else if (a == "--count") o.count = std::stoi(val);
+            else if (a == "--pipeline") o.pipeline = std::stoi(val);
+            else if (a == "--seconds") o.seconds = std::stod(val);
+            else if (a == "--reclaim") o.reclaim = std::stod(val);
+            else if (a == "--rss-bound") o.rss_bound = std::stod(val);
+            else if (a == "--cpu-bound") o.cpu_bound = std::stod(val);
+            else if (a == "--latency-bound") o.latency_bound = std::stod(val);
+            else throw std::invalid_argument(fmt::format("unknown option '{}'", a));
+        }
+        if (o.port == 0) throw std::invalid_argument("--port is required");
+        raise_fd_limit();
+        verdict v;
+        if (o.attack == "probe") v = probe(o);
+        else if (o.attack == "slowloris") v = slowloris(o);
+        else if (o.attack == "noread") v = noread(o);
+        else if (o.attack == "reset") v = reset(o);
+        else if (o.attack == "fdexhaust") v = fdexhaust(o);
+        else if (o.attack == "smuggle") v = smuggle(o);
+        else if (o.attack == "traverse") v = traverse(o);
+        else if (o.attack == "pipeline") v = pipeline(o);
+        else if (o.attack == "churn") v = churn(o);
+        else throw std::invalid_argument(fmt::format("unknown attack '{}'", o.attack));
+        if (v.pass) fmt::print("PASS\n");
+        else fmt::print("FAIL: {}\n", v.why);
+        return v.pass ? 0 : 1;
+    } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "medusa-attack: {}\n", e.what());
+        usage(stderr);
+        return 2;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "medusa-attack: {}\n", e.what());
+        return 1;
+    }
+}
