@@ -128,6 +128,7 @@ private:
     bool linger_queued_ = false;
     bool lingering_ = false;
     uint64_t linger_bytes_ = 0;
+    timer_id linger_timer_ = 0;  // cancelled by close()
     clock::time_point last_used_;
     clock::time_point request_started_;
 };

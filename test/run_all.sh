@@ -20,8 +20,9 @@ for bin in "$@"; do
   fi
 done
 
-# Script suites (each ends with its own "N passed, M failed"): the transcript replays and the
-# install test. MEDUSA_SCRIPTS overrides the list ("" runs none: the sanitizer builds).
+# Script suites, each ending with its own "N passed, M failed": the transcript replays, the
+# install test, the attacks on a running demo, the record/replay round trip. A missing script is
+# skipped. MEDUSA_SCRIPTS overrides the list ("" runs none: the sanitizer builds).
 scripts=${MEDUSA_SCRIPTS-test/run_transcripts.sh test/install.sh test/attack/run.sh test/record_roundtrip.sh}
 for script in $scripts; do
   [ -x "$script" ] || continue
