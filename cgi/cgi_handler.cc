@@ -12,6 +12,7 @@
 #include <optional>
 #include <system_error>
 
+#include "cgi/apply_reply.h"
 #include "cgi/cgi_reply.h"
 #include "cgi/child_reaper.h"
 #include "cgi/header_scanner.h"
@@ -364,31 +365,7 @@ void cgi_job::on_head(const scan_result& result) {
 }
 
 void cgi_job::send_reply(const reply& rep, std::optional<uint64_t> content_length) {
-    // The head cgi::build_reply made, handed to the request line by line: done() writes the
-    // status line (medusa's reason phrase) and keeps these headers and this framing.
-    std::string_view head = rep.head;
-    size_t eol = head.find("\r\n");
-    std::string_view status_line = head.substr(0, eol);
-    size_t sp = status_line.find(' ');
-    int code = 200;
-    if (sp != std::string_view::npos && status_line.size() >= sp + 4)
-        code = std::atoi(std::string(status_line.substr(sp + 1, 3)).c_str());
-    request_->reply_code = code;
-    request_->clear_headers();
-    head.remove_prefix(eol + 2);
-    while (!head.empty()) {
-        eol = head.find("\r\n");
-        std::string_view line = head.substr(0, eol);
-        head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
-        if (line.empty()) break;
-        size_t colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
-        std::string_view value = line.substr(colon + 1);
-        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-        request_->add_header(line.substr(0, colon), value);
-    }
-    request_->use_chunked = false;  // build_reply chose the framing; done() must not add its own
-    if (!rep.keep_alive) request_->close_after();
+    apply_reply(*request_, rep);
     if (!rep.page.empty()) request_->push(rep.page);
     if (rep.pass_body) {
         stream_ = new_stream();

@@ -34,11 +34,15 @@
 #include "asyncore/file_dispatcher.h"
 #include "asyncore/socket_map.h"
 #include "cgi/cgi_handler.h"
+#include "demo/cgi_fixture.h"
+#include "demo/thread_modules.h"
 #include "http/default_handler.h"
 #include "http/filesys.h"
 #include "http/http_server.h"
 #include "http/logger.h"
 #include "http/status_handler.h"
+#include "thread/request_queue.h"
+#include "thread/thread_handler.h"
 
 namespace {
 
@@ -53,7 +57,18 @@ struct options {
     std::string cgi_bin;  // empty: the demo's demo/cgi-bin
     long header_timeout = -1;  // seconds; -1: the server's default
     long zombie_timeout = -1;  // seconds; -1: the server's default
+    std::string fixture = "docroot";  // "cgi": also the transcripts' script module at /cgi
+    size_t threads = 0;               // > 0: the thread modules (/echo, /pi, /handoff)
 };
+
+// Worker pools of the installed script handlers. They are shut down after the loop has closed
+// every channel: a worker blocked on a slow client (trigger_file back-pressure) is then released.
+std::vector<std::unique_ptr<medusa::thread::worker_pool>> pools;
+
+medusa::thread::worker_pool& new_pool(size_t threads) {
+    pools.push_back(std::make_unique<medusa::thread::worker_pool>(threads, 64));
+    return *pools.back();
+}
 
 struct flag {
     std::string_view name;
@@ -84,6 +99,16 @@ long parse_seconds(std::string_view s) {
     return v;
 }
 
+size_t parse_threads(std::string_view s) {
+    size_t v = 0;
+    if (s.empty() || s.size() > 3) throw std::invalid_argument(fmt::format("bad thread count '{}'", s));
+    for (char c : s) {
+        if (c < '0' || c > '9') throw std::invalid_argument(fmt::format("bad thread count '{}'", s));
+        v = v * 10 + size_t(c - '0');
+    }
+    return v;
+}
+
 const std::vector<flag> flags = {
     {"--host", "ADDR", "numeric address to listen on (default 127.0.0.1; :: for IPv6)",
      [](options& o, std::string_view v) { o.host = v; }},
@@ -99,6 +124,14 @@ const std::vector<flag> flags = {
      [](options& o, std::string_view v) { o.header_timeout = parse_seconds(v); }},
     {"--zombie-timeout", "SECONDS", "close a connection idle this long (default 1800)",
      [](options& o, std::string_view v) { o.zombie_timeout = parse_seconds(v); }},
+    {"--fixture", "NAME", "docroot (default) or cgi: also the transcripts' script module at /cgi",
+     [](options& o, std::string_view v) {
+         if (v != "docroot" && v != "cgi")
+             throw std::invalid_argument(fmt::format("unknown fixture '{}'", v));
+         o.fixture = v;
+     }},
+    {"--threads", "N", "mount /echo, /pi and /handoff on N worker threads (default 0: off)",
+     [](options& o, std::string_view v) { o.threads = parse_threads(v); }},
 };
 
 void usage(FILE* out) {
@@ -122,6 +155,18 @@ const std::vector<installer> installers = {
     },
     [](http_server& server, const options& o, status_extension& status) {
         status.add(status_extension::source(medusa::cgi::install_cgi(server, o.cgi_bin, o.root)));
+    },
+    [](http_server& server, const options& o, status_extension& status) {
+        if (o.fixture != "cgi") return;
+        // The fixture: 4 workers, document_root "" (CGI_FIXTURE.md).
+        auto scripts = std::make_shared<medusa::thread::script_handler>(new_pool(4));
+        scripts->add_module("cgi", medusa::demo::cgi_fixture_main);
+        server.install_handler(scripts);
+        status.add(status_extension::source(scripts));
+    },
+    [](http_server& server, const options& o, status_extension& status) {
+        if (o.threads == 0) return;
+        medusa::demo::install_thread_modules(server, new_pool(o.threads), status);
     },
 };
 
@@ -222,6 +267,7 @@ int run(const options& o) {
     std::fflush(stdout);
     loop(std::chrono::duration<double>(30.0), o.loop_backend, map);
     close_all(map);
+    for (auto& pool : pools) pool->shutdown();
     return 0;
 }
 

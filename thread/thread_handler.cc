@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cgi/apply_reply.h"
 #include "cgi/cgi_env.h"
 #include "http/http_channel.h"
 #include "http/http_request.h"
@@ -57,37 +58,6 @@ public:
 private:
     std::shared_ptr<reply_stream> s_;
 };
-
-// Hand the head cgi::build_reply made to the request: done() writes the status line and keeps
-// these headers and this framing.
-void apply_reply(http_request& r, const cgi::reply& rep) {
-    std::string_view head = rep.head;
-    size_t eol = head.find("\r\n");
-    std::string_view status_line = head.substr(0, eol);
-    // "HTTP/1.1 302 Moved": the code is the three digits after the first space.
-    size_t sp = status_line.find(' ');
-    int code = 200;
-    if (sp != std::string_view::npos && status_line.size() >= sp + 4) {
-        code = 0;
-        for (char ch : status_line.substr(sp + 1, 3)) code = code * 10 + (ch - '0');
-    }
-    r.reply_code = code;
-    r.clear_headers();
-    head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
-    while (!head.empty()) {
-        eol = head.find("\r\n");
-        std::string_view line = head.substr(0, eol);
-        head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
-        if (line.empty()) break;
-        size_t colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
-        std::string_view value = line.substr(colon + 1);
-        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-        r.add_header(line.substr(0, colon), value);
-    }
-    r.use_chunked = false;  // build_reply chose the framing
-    if (!rep.keep_alive) r.close_after();
-}
 
 }  // namespace
 
@@ -144,7 +114,7 @@ void script_output::on_head(const cgi::scan_result& result) {
         auto r = req.lock();
         if (!r || r->is_done()) return;
         stream->channel = std::static_pointer_cast<async_chat>(c.shared_from_this());
-        apply_reply(*r, rep);
+        cgi::apply_reply(*r, rep);
         if (!rep.page.empty()) r->push(rep.page);
         if (rep.pass_body) r->push(std::make_unique<stream_producer>(stream));
         r->done();

@@ -19,14 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::system_error(errno, std::generic_category(), fmt::format("open({})", path));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // The fixture named by a file that does not parse, so that it is reported in the right run.
 std::string fixture_of_text(std::string_view text) {
     std::istringstream in{std::string(text)};
@@ -114,7 +106,7 @@ std::vector<std::string> collect_files(const std::vector<std::string>& paths) {
 
 std::map<std::string, std::string> read_skip_list(const std::string& path) {
     std::map<std::string, std::string> skips;
-    std::istringstream in(read_text(path));
+    std::istringstream in(read_text_file(path));
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -141,7 +133,7 @@ std::vector<case_result> run_suite(const std::vector<std::string>& files, const 
         p.name = case_name(path);
         std::string text;
         try {
-            text = read_text(path);
+            text = read_text_file(path);
             p.t = parse(text, path);
             p.fixture = p.t->fixture();
         } catch (const std::exception& e) {

@@ -245,13 +245,15 @@ std::vector<problem> lint(std::string_view text, std::string_view file) {
     return std::move(p.problems());
 }
 
-transcript read_file(const std::string& path) {
+std::string read_text_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::system_error(errno, std::generic_category(), fmt::format("open({})", path));
     std::ostringstream text;
     text << in.rdbuf();
-    return parse(text.str(), path);
+    return text.str();
 }
+
+transcript read_file(const std::string& path) { return parse(read_text_file(path), path); }
 
 std::string write(const transcript& t) {
     std::string out;

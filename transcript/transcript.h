@@ -102,6 +102,8 @@ private:
 transcript parse(std::string_view text, std::string_view file);
 // Reads and parses a file; throws parse_error, or std::system_error when it cannot be read.
 transcript read_file(const std::string& path);
+// The whole file as bytes; throws std::system_error naming open(path).
+std::string read_text_file(const std::string& path);
 
 // Every problem in the text, in line order (fatal or not). Empty means the file is clean.
 std::vector<problem> lint(std::string_view text, std::string_view file);
