@@ -1,10 +1,13 @@
 #include "http/default_handler.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "http/http_date.h"
 #include "http/http_request.h"
@@ -44,6 +47,62 @@ bool read_all(int fd, size_t size, std::string& out) {
     return got == size;
 }
 
+
+// A path opened once: its fstat, and the descriptor to serve it from (closed when dropped).
+// exists with fd == -1: the path is there but may not be opened for reading (a mode-0 file, a
+// directory with search but no read permission); st then comes from an O_PATH stat.
+struct opened_path {
+    int fd = -1;
+    struct stat st {};
+    bool exists = false;
+
+    opened_path() = default;
+    opened_path(opened_path&& o) noexcept
+        : fd(std::exchange(o.fd, -1)), st(o.st), exists(o.exists) {}
+    opened_path& operator=(opened_path&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd = std::exchange(o.fd, -1);
+            st = o.st;
+            exists = o.exists;
+        }
+        return *this;
+    }
+    opened_path(const opened_path&) = delete;
+    opened_path& operator=(const opened_path&) = delete;
+    ~opened_path() { reset(); }
+
+    void reset() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    int release() { return std::exchange(fd, -1); }
+};
+
+opened_path open_path(const os_filesystem& fs, const std::string& path) {
+    opened_path f;
+    // O_NONBLOCK: a FIFO in the docroot must not block the loop in open() until a writer comes
+    // (it is then refused as not a regular file); on regular files Linux ignores the flag for
+    // read(2) and sendfile(2), so serving is unchanged (nginx opens its files the same way).
+    // O_NOCTTY: a terminal device in the docroot never becomes our controlling terminal.
+    f.fd = fs.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (f.fd >= 0) {
+        if (::fstat(f.fd, &f.st) == 0) {
+            f.exists = true;
+        } else {
+            f.reset();
+        }
+        return f;
+    }
+    if (errno == EACCES) {
+        // Refused (outside the root) or not readable: only a stat tells which, as before.
+        if (auto st = fs.stat(path)) {
+            f.st = *st;
+            f.exists = true;
+        }
+    }
+    return f;
+}
 }  // namespace
 
 std::string html_escape(std::string_view s) {
@@ -97,7 +156,15 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
     size_t skip = path.find_first_not_of('/');
     path.erase(0, skip == std::string::npos ? path.size() : skip);
 
-    if (filesystem_->isdir(path)) {
+    // One confined open and one fstat answer "directory, file or missing" and give the
+    // descriptor the file is served from (four lookups before: isdir, isfile, stat, open).
+    opened_path target = open_path(*filesystem_, path);
+    if (!target.exists) {
+        request->error(404);
+        return;
+    }
+    if (S_ISDIR(target.st.st_mode)) {
+        target.reset();
         if (!path.empty() && path.back() != '/') {
             std::string host;
             if (auto h = request->get_header("Host"); h && !h->empty()) {
@@ -114,8 +181,10 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         bool found = false;
         for (const auto& name : directory_defaults) {
             std::string p = path + name;
-            if (filesystem_->isfile(p)) {
+            opened_path index = open_path(*filesystem_, p);
+            if (index.exists && S_ISREG(index.st.st_mode)) {
                 path = std::move(p);
+                target = std::move(index);
                 found = true;
                 break;
             }
@@ -124,18 +193,13 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
             request->error(404);
             return;
         }
-    } else if (!filesystem_->isfile(path)) {
+    } else if (!S_ISREG(target.st.st_mode)) {
         request->error(404);
         return;
     }
 
-    auto st = filesystem_->stat(path);
-    if (!st) {
-        request->error(404);
-        return;
-    }
-    uint64_t file_length = uint64_t(st->st_size);
-    time_t mtime = st->st_mtime;
+    uint64_t file_length = uint64_t(target.st.st_size);
+    time_t mtime = target.st.st_mtime;
 
     if (auto value = request->get_header("If-Modified-Since")) {
         if (auto ims = parse_if_modified_since(*value)) {
@@ -150,7 +214,8 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         }
     }
 
-    int fd = filesystem_->open(path);
+    // A file that exists but may not be read (mode 0): 404, as when the open failed before.
+    int fd = target.release();
     if (fd < 0) {
         request->error(404);
         return;

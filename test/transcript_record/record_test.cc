@@ -424,6 +424,8 @@ TEST_F(record_test, a_slow_reader_gets_a_large_reply_intact) {
     write_file(root_ + "/big.txt", big);
     record_options o;
     o.max_connections = 1;
+    o.buffer_high = 16 * 1024;  // small, so that the pause and resume run many times
+    o.buffer_low = 4 * 1024;
     start(o, server_->port());
 
     blocking_client c(port_);
@@ -435,8 +437,13 @@ TEST_F(record_test, a_slow_reader_gets_a_large_reply_intact) {
     c.close();
     auto files = wait_written();
     ASSERT_EQ(files.size(), 1u);
-    case_result r = replay_file(files[0], server_->port());
-    EXPECT_EQ(r.outcome, verdict::pass) << r.message;
+    // The transcript holds the whole reply (replaying 3 MB is the replayer's test, not this one's).
+    transcript t = read_file(files[0]);
+    std::string expected;
+    for (const auto& s : t.steps)
+        if (s.kind == step_kind::expect) expected += s.bytes.bytes;
+    EXPECT_TRUE(expected.ends_with(big));
+    EXPECT_EQ(t.steps.back().kind, step_kind::close);
 }
 
 TEST_F(record_test, stop_writes_the_open_connections) {
