@@ -35,9 +35,18 @@ bool finished(const producer& p) { return p.ready() && p.sendfile_source() == nu
 
 // sendfile(2) has no MSG_NOSIGNAL: a peer that has gone raises SIGPIPE, which kills the process
 // unless it is ignored. Block it in this thread around the call and swallow the one we caused.
+// When SIGPIPE is already ignored (a program with a file_dispatcher, e.g. medusa-demo), there is
+// nothing to block: one sigaction(2) query then replaces sigpending + two sigprocmask calls per
+// sendfile (a 16 KiB reply went from 9 system calls to 7).
 class sigpipe_blocker {
 public:
     sigpipe_blocker() {
+        struct sigaction current {};
+        if (::sigaction(SIGPIPE, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+            current.sa_handler == SIG_IGN) {
+            active_ = false;
+            return;
+        }
         sigemptyset(&pipe_);
         sigaddset(&pipe_, SIGPIPE);
         sigset_t pending;
@@ -46,6 +55,7 @@ public:
         pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
     }
     ~sigpipe_blocker() {
+        if (!active_) return;
         if (raised_ && !was_pending_) {
             timespec zero{};
             while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
@@ -57,6 +67,7 @@ public:
 
 private:
     sigset_t pipe_, old_;
+    bool active_ = true;
     bool was_pending_ = false;
     bool raised_ = false;
 };

@@ -12,6 +12,8 @@ void apply_reply(http::http_request& r, const reply& rep) {
     if (sp != std::string_view::npos && status_line.size() >= sp + 4) {
         code = 0;
         for (char ch : status_line.substr(sp + 1, 3)) code = code * 10 + (ch - '0');
+        // The script's own reason phrase ("302 Moved"), not medusa's table's.
+        if (status_line.size() > sp + 5) r.reply_reason = std::string(status_line.substr(sp + 5));
     }
     r.reply_code = code;
     r.clear_headers();

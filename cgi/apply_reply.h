@@ -2,7 +2,7 @@
 //
 // build_reply (cgi_reply.h) decides a CGI reply's status, headers and framing as text; the
 // request sends its own status line and header block when done() runs. This copies the status
-// code and every header line into the request, turns off done()'s own chunking (build_reply chose
+// code, its reason phrase and every header line into the request, turns off done()'s own chunking (build_reply chose
 // the framing), and marks the request to close the connection when the reply does not keep it.
 // Shared by the CGI/1.1 handler and the thread handler, which both scan script output.
 #pragma once

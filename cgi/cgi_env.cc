@@ -96,10 +96,9 @@ variables medusa_style(const request_meta& r) {
     std::string_view path = r.path;
     while (!path.empty() && path.front() == '/') path.remove_prefix(1);
     vars["REQUEST_URI"] = fmt::format("/{}", path);
-    std::string method(r.method);
-    for (char& c : method)
-        if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    vars["REQUEST_METHOD"] = method;
+    // medusa upper-cased the method; methods are case-sensitive (RFC 9110 §9.1, QUIRKS row 27),
+    // so a script sees the method the client sent.
+    vars["REQUEST_METHOD"] = std::string(r.method);
     vars["SERVER_PORT"] = fmt::format("{}", r.server_port);
     vars["SERVER_NAME"] = r.server_name;
     vars["SERVER_SOFTWARE"] = r.server_software;

@@ -208,7 +208,8 @@ void http_request::build_reply_header(std::string& out, const keepalive_decision
     out.reserve(size);
     out.append("HTTP/");
     out.append(status_line_version(version_));
-    fmt::format_to(std::back_inserter(out), " {} {}\r\n", reply_code, reason(reply_code));
+    fmt::format_to(std::back_inserter(out), " {} {}\r\n", reply_code,
+                   reply_reason.empty() ? reason(reply_code) : std::string_view(reply_reason));
     for (const auto& h : reply_headers_) {
         out.append(h.first);
         out.append(": ");

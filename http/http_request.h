@@ -90,6 +90,9 @@ public:
 
     // --- the reply ---------------------------------------------------------------------------
     int reply_code = 200;
+    // The status line's reason phrase; empty means medusa's table (reason(reply_code)). A CGI
+    // script's "Status: 302 Moved" sets "Moved".
+    std::string reply_reason;
     // medusa's use_chunked: wrap an HTTP/1.1 reply without Content-Length in chunked coding.
     bool use_chunked = true;
 

@@ -39,7 +39,7 @@ namespace {
 class stream_producer : public producer {
 public:
     explicit stream_producer(std::shared_ptr<reply_stream> s) : s_(std::move(s)) {}
-    bool ready() const override { return !s_->chunks.empty() || s_->ended; }
+    bool ready() const override { return !cut_ && (!s_->chunks.empty() || s_->ended); }
     std::string more() override {
         while (!s_->chunks.empty()) {
             std::string d = s_->chunks.front()->more();
@@ -48,15 +48,30 @@ public:
         }
         if (s_->ended && s_->close_at_end) {
             // A reply cut short cannot be followed by another on this connection: the client
-            // would read the next reply as the rest of this body.
+            // would read the next reply as the rest of this body. Closing here would drop the
+            // bytes produced just before (still in the channel's queue), so stall instead —
+            // nothing queued behind this producer goes out — and close once they are sent.
             s_->close_at_end = false;
-            if (auto c = s_->channel.lock()) c->close();
+            cut_ = true;
+            close_when_sent(s_->channel);
         }
         return {};
     }
 
 private:
+    static void close_when_sent(std::weak_ptr<async_chat> weak) {
+        auto c = weak.lock();
+        if (!c || c->closed()) return;
+        if (c->pending_bytes() == 0) {
+            c->close();
+            return;
+        }
+        c->map().call_later(std::chrono::milliseconds(10),
+                            [weak = std::move(weak)] { close_when_sent(weak); });
+    }
+
     std::shared_ptr<reply_stream> s_;
+    bool cut_ = false;
 };
 
 }  // namespace

@@ -180,7 +180,7 @@ TEST(CgiEnv, MedusaStyleMapping) {
         "QUERY_STRING=",
         "REMOTE_ADDR=127.0.0.1",
         "REMOTE_HOST=127.0.0.1",
-        "REQUEST_METHOD=POST",
+        "REQUEST_METHOD=post",  // as sent: medusa upper-cased it (QUIRKS row 27)
         "REQUEST_URI=/cgi-bin/env/a b",
         "SCRIPT_NAME=/cgi",
         "SERVER_NAME=example.org",
