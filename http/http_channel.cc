@@ -241,13 +241,7 @@ void http_channel::body_data(std::string_view data) {
             // Not worth reading: close once the reply (queued or still to come) has gone.
             log_info(fmt::format("unwanted chunked body larger than {} bytes: closing", limit),
                      "warning");
-            if (current_->is_done()) {
-                enter_closing();
-                close_after_output();
-            } else {
-                current_->close_after();
-                enter_closing();
-            }
+            close_after_reply(*current_);
         }
     }
 }
@@ -343,23 +337,11 @@ void http_channel::start_body() {
         // Too large to read and drop: the reply (queued or to come) closes the connection.
         log_info(fmt::format("unwanted body of {} bytes not read: closing", body_remaining_),
                  "warning");
-        if (r->is_done()) {
-            enter_closing();
-            close_after_output();
-        } else {
-            r->close_after();
-            enter_closing();
-        }
+        close_after_reply(*r);
         return;
     } else if (expect_unanswered(*r)) {
         // The client waits for a 100 that will not come; the reply closes instead.
-        if (r->is_done()) {
-            enter_closing();
-            close_after_output();
-        } else {
-            r->close_after();
-            enter_closing();
-        }
+        close_after_reply(*r);
         return;
     }
     if (r->body_chunked()) {
@@ -450,6 +432,17 @@ void http_channel::reply_queued(http_request& r, bool close) {
         resume_reading();
     }
     // In phase body the request's body is still arriving; end_of_body() moves on.
+}
+
+void http_channel::close_after_reply(http_request& r) {
+    // The reply may be queued already (close behind it) or still to come (it will say close).
+    if (r.is_done()) {
+        enter_closing();
+        close_after_output();
+    } else {
+        r.close_after();
+        enter_closing();
+    }
 }
 
 void http_channel::close_after_output() {

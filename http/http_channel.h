@@ -100,6 +100,8 @@ private:
     // A request that cannot be served: medusa's error page, then close.
     void protocol_error(int code, std::string_view reason);
     void enter_closing();
+    // Close the connection once request r's reply has gone, whether or not it is queued yet.
+    void close_after_reply(http_request& r);
     // Close once every queued reply has been written, lingering (see begin_linger).
     void close_after_output();
     // Run handler code; an exception becomes a 500 (if no reply yet) and counts in `exceptions`.
