@@ -53,21 +53,23 @@ public:
             // nothing queued behind this producer goes out — and close once they are sent.
             s_->close_at_end = false;
             cut_ = true;
-            close_when_sent(s_->channel);
+            // Never from here: the bytes of the previous more() are not in the queue yet.
+            if (auto c = s_->channel.lock()) close_when_sent(c->map(), s_->channel, {});
         }
         return {};
     }
 
 private:
-    static void close_when_sent(std::weak_ptr<async_chat> weak) {
-        auto c = weak.lock();
-        if (!c || c->closed()) return;
-        if (c->pending_bytes() == 0) {
-            c->close();
-            return;
-        }
-        c->map().call_later(std::chrono::milliseconds(10),
-                            [weak = std::move(weak)] { close_when_sent(weak); });
+    static void close_when_sent(socket_map& map, std::weak_ptr<async_chat> weak,
+                                clock::duration delay) {
+        map.call_later(delay, [&map, weak = std::move(weak)] {
+            auto c = weak.lock();
+            if (!c || c->closed()) return;
+            if (c->pending_bytes() == 0)
+                c->close();
+            else
+                close_when_sent(map, weak, std::chrono::milliseconds(10));
+        });
     }
 
     std::shared_ptr<reply_stream> s_;

@@ -221,6 +221,28 @@ TEST(ScriptHandler, AScriptThatThrowsGets500AndTheWorkerGoesOn) {
     EXPECT_TRUE(log.contains("script failed"));
 }
 
+TEST(ScriptHandler, AScriptThatThrowsAfterItsHeadKeepsItsPartialBodyThenCloses) {
+    // The head is out, so no 500 can follow: the client gets every byte written before the
+    // failure, and the connection closes to show the reply was cut (medusa's worker died and the
+    // client hung; an earlier port closed at once and lost the partial body).
+    log_capture log;
+    script_server s(1);
+    s.scripts->add_module("boom", [](const environment&, std::istream&, script_output& out) {
+        out.write("Content-Type: text/plain\n\npartial output before the exception\n");
+        throw std::runtime_error("script failed mid-body");
+    });
+    s.start();
+    std::string r = get(s.port(), "GET /boom HTTP/1.0\r\n\r\n");
+    EXPECT_TRUE(r.starts_with("HTTP/1.0 200")) << r;
+    EXPECT_EQ(body_of(r), "partial output before the exception\n");
+    // HTTP/1.1: chunked, and the last chunk never comes; the partial chunk does.
+    r = get(s.port(), "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
+    EXPECT_NE(r.find("partial output before the exception\n"), std::string::npos) << r;
+    EXPECT_EQ(r.find("\r\n0\r\n\r\n"), std::string::npos) << r;
+    EXPECT_TRUE(log.contains("script failed mid-body"));
+}
+
 class gate {
 public:
     void wait() {
