@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
@@ -35,15 +36,23 @@ bool finished(const producer& p) { return p.ready() && p.sendfile_source() == nu
 
 // sendfile(2) has no MSG_NOSIGNAL: a peer that has gone raises SIGPIPE, which kills the process
 // unless it is ignored. Block it in this thread around the call and swallow the one we caused.
-// When SIGPIPE is already ignored (a program with a file_dispatcher, e.g. medusa-demo), there is
-// nothing to block: one sigaction(2) query then replaces sigpending + two sigprocmask calls per
-// sendfile (a 16 KiB reply went from 9 system calls to 7).
+// When SIGPIPE is ignored (a program with a file_dispatcher, e.g. medusa-demo; every Python
+// program, medusa's among them), there is nothing to block. That is asked of sigaction(2) until
+// the answer is "ignored", and then remembered: a program does not go back to dying of SIGPIPE,
+// and the query was one system call per sendfile (a 16 KiB reply went from 9 calls to 6).
+std::atomic<bool> sigpipe_known_ignored{false};
+
 class sigpipe_blocker {
 public:
     sigpipe_blocker() {
+        if (sigpipe_known_ignored.load(std::memory_order_relaxed)) {
+            active_ = false;
+            return;
+        }
         struct sigaction current {};
         if (::sigaction(SIGPIPE, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
             current.sa_handler == SIG_IGN) {
+            sigpipe_known_ignored.store(true, std::memory_order_relaxed);
             active_ = false;
             return;
         }
@@ -129,7 +138,19 @@ void async_chat::handle_read() {
     // An event from the wait before a pause_reading() in this same pass: leave the data queued.
     if (!readable()) return;
     compact_input();
-    // recv straight into the buffer's tail: no copy between the socket and the scan.
+    if (in_buffer_.empty()) {
+        // Nothing unframed is waiting (the usual case: a whole request per read). An idle
+        // channel holds no input buffer, so read into the loop thread's scratch space and keep
+        // only the bytes read; compact_input() gives them back once they have been framed.
+        thread_local std::string scratch;
+        if (scratch.size() < ac_in_buffer_size) scratch.resize(ac_in_buffer_size);
+        ssize_t n = recv(scratch.data(), ac_in_buffer_size);
+        if (n <= 0) return;  // nothing yet, or EOF/reset (handle_close has run)
+        in_buffer_.assign(scratch.data(), static_cast<size_t>(n));
+        process_input();
+        return;
+    }
+    // A partial record is waiting: recv straight into the buffer's tail, after it.
     size_t old = in_buffer_.size();
     in_buffer_.resize(old + ac_in_buffer_size);
     ssize_t n = 0;
@@ -197,10 +218,9 @@ void async_chat::process_input() {
 void async_chat::compact_input() {
     if (in_pos_ == 0) return;
     if (in_pos_ >= in_buffer_.size()) {
-        in_buffer_.clear();
+        // All framed: give the buffer back (an idle channel holds none; see handle_read).
+        std::string().swap(in_buffer_);
         in_pos_ = 0;
-        // A burst of pipelined input left a large buffer; an idle channel keeps a small one.
-        if (in_buffer_.capacity() > 4 * ac_in_buffer_size) std::string().swap(in_buffer_);
     } else if (in_pos_ >= in_buffer_.size() - in_pos_) {
         // Erase only once at least half is consumed: each byte moves O(1) times on average,
         // so framing 10,000 pipelined requests one at a time (pause/resume) stays linear.
@@ -307,7 +327,10 @@ void async_chat::release_output() {
     // Called from inside initiate_send (a producer's hook calling close() or discard_buffers()),
     // the producer that is running must outlive its own more(): park the queue until the end.
     if (in_send_)
-        for (auto& item : out_queue_) dropped_.push_back(std::move(item));
+        while (!out_queue_.empty()) {
+            dropped_.push_back(std::move(out_queue_.front()));
+            out_queue_.pop_front();
+        }
     out_queue_.clear();
     out_bytes_ = 0;
     if (over_high_water_) {
@@ -361,6 +384,8 @@ void async_chat::initiate_send() {
         ~sending() {
             c.in_send_ = false;
             c.dropped_.clear();
+            c.dropped_.release();
+            c.out_queue_.release();  // a channel with nothing to send holds no queue storage
         }
     } guard(*this);
     send_queue();
@@ -436,12 +461,21 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     // Gather the consecutive byte pieces at the head into one writev.
     iovec iov[max_iov];
     size_t count = 0, total = 0;
-    for (const out_item& item : out_queue_) {
-        if (item.prod || item.close || count == max_iov || total >= budget) break;
+    out_queue_.for_each([&](const out_item& item) {
+        if (item.prod || item.close || count == max_iov || total >= budget) return false;
         iov[count].iov_base = const_cast<char*>(item.data.data() + item.pos);
         iov[count].iov_len = item.data.size() - item.pos;
         total += iov[count].iov_len;
         ++count;
+        return true;
+    });
+    // A header block followed by a file sent with sendfile(2): MSG_MORE lets the kernel put the
+    // head and the file's first bytes in one segment instead of sending the head alone (with
+    // TCP_NODELAY it would leave at once as a small packet of its own).
+    bool file_follows = false;
+    if (count < out_queue_.size() && total < budget) {
+        const out_item& next = out_queue_[count];
+        file_follows = next.prod && next.prod->ready() && next.prod->sendfile_source() != nullptr;
     }
     ssize_t n;
     for (;;) {
@@ -451,7 +485,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
             msghdr msg{};
             msg.msg_iov = iov;
             msg.msg_iovlen = count;
-            n = ::sendmsg(fileno(), &msg, MSG_NOSIGNAL);
+            n = ::sendmsg(fileno(), &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
             if (n < 0 && errno == ENOTSOCK) {
                 not_socket_ = true;  // a pipe: plain writev from now on
                 continue;

@@ -27,12 +27,12 @@
 
 #include <concepts>
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "asyncore/dispatcher.h"
+#include "asyncore/fifo.h"
 #include "asyncore/producers.h"
 
 namespace medusa {
@@ -144,8 +144,8 @@ private:
     terminator terminator_;
     std::string in_buffer_;  // unframed input starts at in_pos_ (no erase per record)
     size_t in_pos_ = 0;
-    std::deque<out_item> out_queue_;
-    std::deque<out_item> dropped_;  // output dropped while initiate_send runs; freed after it
+    fifo<out_item> out_queue_;
+    fifo<out_item> dropped_;  // output dropped while initiate_send runs; freed after it
     size_t out_bytes_ = 0;
     bool paused_ = false;
     bool resume_scheduled_ = false;

@@ -103,10 +103,17 @@ file_producer::file_producer(int fd, off_t offset, int64_t length)
     }
 }
 
+file_producer::file_producer(std::shared_ptr<const void> owner, int fd, off_t offset,
+                             uint64_t length)
+    : fd_(fd), range_{fd, offset, length}, known_length_(true), owner_(std::move(owner)) {}
+
 file_producer::~file_producer() { close_file(); }
 
 void file_producer::close_file() {
-    if (fd_ >= 0) ::close(fd_);
+    if (owner_)
+        owner_.reset();
+    else if (fd_ >= 0)
+        ::close(fd_);
     fd_ = -1;
     range_.fd = -1;
 }

@@ -106,6 +106,11 @@ public:
     // Takes ownership of fd. `length` is the bytes to send from `offset`; -1 means "to EOF",
     // which disables the sendfile path.
     explicit file_producer(int fd, off_t offset = 0, int64_t length = -1);
+    // Borrows fd, which `owner` keeps open (a file_cache entry shared by every reply sending the
+    // same file): the producer never closes it, it only lets go of the owner when done. Reads
+    // use pread/sendfile at explicit offsets, so replies sharing the descriptor do not disturb
+    // each other.
+    file_producer(std::shared_ptr<const void> owner, int fd, off_t offset, uint64_t length);
     ~file_producer() override;
     std::string more() override;
     const file_range* sendfile_source() const override;
@@ -116,6 +121,7 @@ private:
     int fd_;
     file_range range_;
     bool known_length_;
+    std::shared_ptr<const void> owner_;  // set: fd_ is borrowed from it
 };
 
 // output_producer: a file-like object (write/writeline/writelines/flush) whose text is

@@ -34,75 +34,6 @@ std::string quote_path(std::string_view path) {
     return out;
 }
 
-// Read a small file whole. False on a read error.
-bool read_all(int fd, size_t size, std::string& out) {
-    out.resize(size);
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = ::read(fd, out.data() + got, size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += size_t(n);
-    }
-    return got == size;
-}
-
-
-// A path opened once: its fstat, and the descriptor to serve it from (closed when dropped).
-// exists with fd == -1: the path is there but may not be opened for reading (a mode-0 file, a
-// directory with search but no read permission); st then comes from an O_PATH stat.
-struct opened_path {
-    int fd = -1;
-    struct stat st {};
-    bool exists = false;
-
-    opened_path() = default;
-    opened_path(opened_path&& o) noexcept
-        : fd(std::exchange(o.fd, -1)), st(o.st), exists(o.exists) {}
-    opened_path& operator=(opened_path&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd = std::exchange(o.fd, -1);
-            st = o.st;
-            exists = o.exists;
-        }
-        return *this;
-    }
-    opened_path(const opened_path&) = delete;
-    opened_path& operator=(const opened_path&) = delete;
-    ~opened_path() { reset(); }
-
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-    int release() { return std::exchange(fd, -1); }
-};
-
-opened_path open_path(const os_filesystem& fs, const std::string& path) {
-    opened_path f;
-    // O_NONBLOCK: a FIFO in the docroot must not block the loop in open() until a writer comes
-    // (it is then refused as not a regular file); on regular files Linux ignores the flag for
-    // read(2) and sendfile(2), so serving is unchanged (nginx opens its files the same way).
-    // O_NOCTTY: a terminal device in the docroot never becomes our controlling terminal.
-    f.fd = fs.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    if (f.fd >= 0) {
-        if (::fstat(f.fd, &f.st) == 0) {
-            f.exists = true;
-        } else {
-            f.reset();
-        }
-        return f;
-    }
-    if (errno == EACCES) {
-        // Refused (outside the root) or not readable: only a stat tells which, as before.
-        if (auto st = fs.stat(path)) {
-            f.st = *st;
-            f.exists = true;
-        }
-    }
-    return f;
-}
 }  // namespace
 
 std::string html_escape(std::string_view s) {
@@ -142,7 +73,7 @@ std::optional<if_modified_since> parse_if_modified_since(std::string_view value)
 }
 
 default_handler::default_handler(std::shared_ptr<os_filesystem> filesystem)
-    : filesystem_(std::move(filesystem)) {}
+    : filesystem_(std::move(filesystem)), cache_(filesystem_) {}
 
 void default_handler::handle_request(std::shared_ptr<http_request> request) {
     std::string_view command = request->command();
@@ -156,15 +87,14 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
     size_t skip = path.find_first_not_of('/');
     path.erase(0, skip == std::string::npos ? path.size() : skip);
 
-    // One confined open and one fstat answer "directory, file or missing" and give the
-    // descriptor the file is served from (four lookups before: isdir, isfile, stat, open).
-    opened_path target = open_path(*filesystem_, path);
-    if (!target.exists) {
+    // One cached lookup answers "directory, file or missing" and holds what the file is served
+    // from (its bytes, or an open descriptor): a file served a moment ago costs no system call.
+    file_cache::file_ptr target = cache_.lookup(path);
+    if (!target) {
         request->error(404);
         return;
     }
-    if (S_ISDIR(target.st.st_mode)) {
-        target.reset();
+    if (target->is_dir()) {
         if (!path.empty() && path.back() != '/') {
             std::string host;
             if (auto h = request->get_header("Host"); h && !h->empty()) {
@@ -178,28 +108,28 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
             request->error(301);
             return;
         }
-        bool found = false;
+        file_cache::file_ptr index;
         for (const auto& name : directory_defaults) {
             std::string p = path + name;
-            opened_path index = open_path(*filesystem_, p);
-            if (index.exists && S_ISREG(index.st.st_mode)) {
+            index = cache_.lookup(p);
+            if (index && index->is_regular()) {
                 path = std::move(p);
-                target = std::move(index);
-                found = true;
                 break;
             }
+            index.reset();
         }
-        if (!found) {
+        if (!index) {
             request->error(404);
             return;
         }
-    } else if (!S_ISREG(target.st.st_mode)) {
+        target = std::move(index);
+    } else if (!target->is_regular()) {
         request->error(404);
         return;
     }
 
-    uint64_t file_length = uint64_t(target.st.st_size);
-    time_t mtime = target.st.st_mtime;
+    uint64_t file_length = uint64_t(target->st.st_size);
+    time_t mtime = target->st.st_mtime;
 
     if (auto value = request->get_header("If-Modified-Since")) {
         if (auto ims = parse_if_modified_since(*value)) {
@@ -214,36 +144,28 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         }
     }
 
-    // A file that exists but may not be read (mode 0): 404, as when the open failed before.
-    int fd = target.release();
-    if (fd < 0) {
+    // A file that exists but may not be read (mode 0): 404, as when the open fails.
+    if (target->short_read) {
+        // Shorter than its stat said (truncated meanwhile): the Content-Length would lie.
+        request->error(500);
+        return;
+    }
+    if (!target->readable()) {
         request->error(404);
         return;
     }
-    char date[http_date_size];
-    format_http_date(mtime, date);
-    request->set("Last-Modified", std::string_view(date, http_date_size));
+    request->set("Last-Modified", std::string_view(target->last_modified, http_date_size));
     request->set("Content-Length", file_length);
     request->set("Content-Type", content_type_for(path));
 
     if (command == "GET") {
-        if (file_length <= small_file_size) {
-            std::string body;
-            bool ok = read_all(fd, size_t(file_length), body);
-            ::close(fd);
-            if (!ok) {
-                // Shorter than its stat said (truncated meanwhile): the Content-Length would lie.
-                request->remove("Last-Modified");
-                request->remove("Content-Type");
-                request->error(500);
-                return;
-            }
-            request->push(std::move(body));
+        if (target->has_body) {
+            request->push(std::string_view(target->body));
         } else {
-            request->push(std::make_unique<file_producer>(fd, 0, int64_t(file_length)));
+            // Sent from the cache's descriptor, which the producer keeps open until done.
+            int fd = target->fd;
+            request->push(std::make_unique<file_producer>(std::move(target), fd, 0, file_length));
         }
-    } else {
-        ::close(fd);
     }
     file_counter.increment();
     request->done();

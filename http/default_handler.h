@@ -9,9 +9,10 @@
 //     slash, index.html then default.html is served; neither: 404 (no listings: row 14).
 //   - If-Modified-Since, with medusa's "; length=N" extension (a different length means
 //     modified): 304 when the file's mtime is not after the date (row 10).
-//   - Last-Modified, Content-Length, and Content-Type by extension (mime.h). Small files are
-//     read into memory and leave with the header block in one writev; larger ones are sent from
-//     the file with sendfile(2).
+//   - Last-Modified, Content-Length, and Content-Type by extension (mime.h). Files are looked up
+//     through a file_cache: small ones are kept in memory and leave with the header block in one
+//     writev; larger ones are sent with sendfile(2) from a descriptor kept open. A file changed
+//     by another program is served stale for at most cache().max_age (1 s).
 #pragma once
 
 #include <memory>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "http/counter.h"
+#include "http/file_cache.h"
 #include "http/filesys.h"
 #include "http/handler.h"
 
@@ -31,17 +33,17 @@ public:
 
     // Names tried, in order, when a request names a directory.
     std::vector<std::string> directory_defaults = {"index.html", "default.html"};
-    // Files up to this size are read into memory and leave with the header block in one
-    // writev; larger ones go by sendfile(2), which saves copying the body twice (read into
-    // memory, then into the socket): a 16 KiB file costs less CPU by sendfile, a 128 B one less
-    // by read. bench/bare/bare_epoll makes the same cut at 8 KiB.
-    size_t small_file_size = 8 * 1024;
-
     bool match(http_request&) override { return true; }
     void handle_request(std::shared_ptr<http_request> request) override;
     std::string status() override;
 
     os_filesystem& filesystem() { return *filesystem_; }
+    // The open files and stats kept between requests (file_cache.h: how stale, how big). Files
+    // up to cache().small_file_size are kept in memory and leave with the header block in one
+    // writev; larger ones go by sendfile(2) from a descriptor kept open, which saves copying the
+    // body twice (read into memory, then into the socket): a 16 KiB file costs less CPU by
+    // sendfile, a 128 B one less from memory. bench/bare/bare_epoll makes the same cut at 8 KiB.
+    file_cache& cache() { return cache_; }
 
     counter hit_counter;    // requests handled
     counter file_counter;   // files delivered
@@ -49,6 +51,7 @@ public:
 
 private:
     std::shared_ptr<os_filesystem> filesystem_;
+    file_cache cache_;
 };
 
 // medusa's IF_MODIFIED_SINCE regex, 'If-Modified-Since: ([^;]+)((; length=([0-9]+)$)|$)':

@@ -108,7 +108,7 @@ os_filesystem::~os_filesystem() {
 }
 
 os_filesystem::os_filesystem(const os_filesystem& other)
-    : root_(other.root_), real_root_(other.real_root_), wd_(other.wd_) {
+    : root_(other.root_), real_root_(other.real_root_), wd_(other.wd_), generation_(other.generation_) {
     root_fd_ = ::fcntl(other.root_fd_, F_DUPFD_CLOEXEC, 0);
     if (root_fd_ < 0)
         throw std::system_error(errno, std::generic_category(), fmt::format("dup({})", real_root_));
@@ -121,6 +121,7 @@ os_filesystem& os_filesystem::operator=(const os_filesystem& other) {
         std::swap(real_root_, copy.real_root_);
         std::swap(root_fd_, copy.root_fd_);
         std::swap(wd_, copy.wd_);
+        std::swap(generation_, copy.generation_);
     }
     return *this;
 }
@@ -284,6 +285,7 @@ int os_filesystem::open(std::string_view path, int flags, mode_t mode) const {
         errno = EINVAL;
         return -1;
     }
+    if (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) changed();
     return open_relative(*rel, flags, mode);
 }
 
@@ -326,6 +328,7 @@ bool os_filesystem::unlink(std::string_view path) const {
     const int dir = open_parent(*rel, name);
     if (dir < 0) return false;
     const int rc = ::unlinkat(dir, name.c_str(), 0);
+    changed();
     close_keep_errno(dir);
     return rc == 0;
 }
@@ -337,6 +340,7 @@ bool os_filesystem::rmdir(std::string_view path) const {
     const int dir = open_parent(*rel, name);
     if (dir < 0) return false;
     const int rc = ::unlinkat(dir, name.c_str(), AT_REMOVEDIR);
+    changed();
     close_keep_errno(dir);
     return rc == 0;
 }
@@ -348,6 +352,7 @@ bool os_filesystem::mkdir(std::string_view path, mode_t mode) const {
     const int dir = open_parent(*rel, name);
     if (dir < 0) return false;
     const int rc = ::mkdirat(dir, name.c_str(), mode);
+    changed();
     close_keep_errno(dir);
     return rc == 0;
 }
@@ -365,6 +370,7 @@ bool os_filesystem::rename(std::string_view from, std::string_view to) const {
         return false;
     }
     const int rc = ::renameat(from_dir, from_name.c_str(), to_dir, to_name.c_str());
+    changed();
     close_keep_errno(from_dir);
     close_keep_errno(to_dir);
     return rc == 0;

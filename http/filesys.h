@@ -28,6 +28,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +78,13 @@ public:
     bool rmdir(std::string_view path) const;
     bool rename(std::string_view from, std::string_view to) const;
 
+    // A count of the changes made through this filesystem (or any copy of it): every open for
+    // writing, unlink, mkdir, rmdir and rename adds one, and so does changed(), which a writer
+    // calls when it has finished writing a file it opened. Caches of the tree (file_cache) compare
+    // it to know that what they hold may be stale.
+    uint64_t generation() const { return generation_->load(std::memory_order_acquire); }
+    void changed() const { generation_->fetch_add(1, std::memory_order_acq_rel); }
+
     // medusa's working directory: cwd() is its current value (e.g. "/sub"), cwd(path) changes to
     // a directory (relative to the wd, or absolute from the root) if it exists under the root and
     // may be entered, cdup() goes to the parent. False, with the wd unchanged, otherwise.
@@ -104,6 +113,8 @@ private:
     std::string real_root_;  // realpath(root), no trailing '/' unless it is "/"
     int root_fd_ = -1;       // O_PATH descriptor of real_root_
     std::string wd_;
+    // Shared by copies: a change through one is a change of the same tree.
+    std::shared_ptr<std::atomic<uint64_t>> generation_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace medusa::http

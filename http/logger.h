@@ -34,12 +34,15 @@ class logger {
 public:
     virtual ~logger();
     virtual void log(std::string_view message) = 0;
+    // False when messages go nowhere: callers may then skip formatting them.
+    virtual bool enabled() const { return true; }
 };
 
 // Drops everything: for servers and tests that want no log.
 class null_logger : public logger {
 public:
     void log(std::string_view) override {}
+    bool enabled() const override { return false; }
 };
 
 // file_logger(file, flush=true): writes to a FILE* it does not own (stdout, for the demo), or to
@@ -138,6 +141,7 @@ public:
     explicit unresolving_logger(logger& inner) : inner_(&inner) {}
     void log(std::string_view ip, std::string_view message);
     logger& inner() const { return *inner_; }
+    bool enabled() const { return inner_->enabled(); }
 
 private:
     logger* inner_;

@@ -19,8 +19,12 @@ namespace {
 // Writes the body to the file as it arrives; replies when the body has ended.
 class put_collector : public collector {
 public:
-    put_collector(int fd, std::weak_ptr<http_request> request, bool is_update)
-        : fd_(fd), request_(std::move(request)), is_update_(is_update) {}
+    put_collector(int fd, std::weak_ptr<http_request> request, bool is_update,
+                  std::shared_ptr<const os_filesystem> filesystem)
+        : fd_(fd),
+          request_(std::move(request)),
+          is_update_(is_update),
+          filesystem_(std::move(filesystem)) {}
     ~put_collector() override {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -35,11 +39,13 @@ public:
             }
             data.remove_prefix(size_t(n));
         }
+        filesystem_->changed();  // a cache of the tree must not keep serving the old bytes
     }
 
     void found_terminator() override {
         bool ok = !failed_ && ::close(fd_) == 0;
         fd_ = -1;
+        filesystem_->changed();
         auto r = request_.lock();
         if (!r) return;
         if (!ok) {
@@ -56,6 +62,7 @@ private:
     int fd_;
     std::weak_ptr<http_request> request_;
     bool is_update_;
+    std::shared_ptr<const os_filesystem> filesystem_;
     bool failed_ = false;
 };
 
@@ -103,7 +110,7 @@ void put_handler::handle_request(std::shared_ptr<http_request> request) {
         return;
     }
     put_counter.increment();
-    auto c = std::make_shared<put_collector>(fd, request, is_update);
+    auto c = std::make_shared<put_collector>(fd, request, is_update, filesystem_);
     if (!request->has_body()) {
         // Content-Length: 0 — an empty file, nothing to wait for.
         c->found_terminator();
