@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "http/chunked.h"
+#include "http/keepalive.h"
+
 namespace medusa::http {
 
 namespace {
@@ -17,6 +20,43 @@ std::string_view trim_ows(std::string_view s) {
 }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+// RFC 9110 section 5.6.2 tchar: the bytes a header name is made of.
+bool is_tchar(char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Calls fn(element) for each non-empty element of a comma-separated list, trimmed (RFC 9110
+// section 5.6.1: empty elements are allowed and ignored). Stops when fn returns false.
+template <class F>
+void for_each_element(std::string_view list, F&& fn) {
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view e = trim_ows(list.substr(0, comma));
+        if (!e.empty() && !fn(e)) return;
+        if (comma == std::string_view::npos) return;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+// A client's bytes for a log line: at most `max` of them, control bytes and non-ASCII as \xNN
+// (an ESC sequence in a header must not reach the operator's terminal).
+std::string printable(std::string_view s, size_t max = 40) {
+    std::string out;
+    for (unsigned char c : s.substr(0, max)) {
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            fmt::format_to(std::back_inserter(out), "\\x{:02x}", unsigned(c));
+        } else {
+            out.push_back(char(c));
+        }
+    }
+    return out;
+}
+
+bool is_framing_header(std::string_view name) {
+    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding");
+}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -61,10 +101,14 @@ std::optional<cracked_request> crack_request(std::string_view line) {
     return r;
 }
 
-// medusa's path_regex: ([^;?#]*)(;[^?#]*)?(\?[^#]*)?(#.*)? — it always matches the whole URI.
+// medusa's path_regex, ([^;?#]*)(;[^?#]*)?(\?[^#]*)?(#.*)?, except that the params begin at a
+// ';' in the last segment of the path (after its last '/') only.
 uri_parts split_uri(std::string_view uri) {
     uri_parts p;
-    size_t i = uri.find_first_of(";?#");
+    size_t end = uri.find_first_of("?#");  // the end of path + params
+    size_t last_slash = uri.substr(0, end).rfind('/');
+    size_t semi = uri.find(';', last_slash == std::string_view::npos ? 0 : last_slash);
+    size_t i = semi < end ? semi : end;
     p.path = uri.substr(0, i);
     if (i == std::string_view::npos) return p;
     std::string_view rest = uri.substr(i);
@@ -110,8 +154,9 @@ std::optional<std::string_view> parsed_request::get_header(std::string_view name
 
 void parsed_request::clear() {
     block_.clear();
-    line_ = command_ = uri_ = version_ = span{};
+    line_ = command_ = uri_ = version_ = chunk_line_ = span{};
     has_version_ = false;
+    has_chunk_line_ = false;
     fields_.clear();
 }
 
@@ -160,6 +205,8 @@ size_t request_parser::feed(std::string_view data) {
                 // split its final CRLF.)
                 fail(431,
                      fmt::format("header block longer than {} bytes", limits_.max_header_block));
+            } else if (state_ == status::first_chunk && pending > max_chunk_line + 1) {
+                fail(400, fmt::format("chunk line longer than {} bytes", max_chunk_line));
             } else {
                 line_.append(piece);
             }
@@ -170,6 +217,16 @@ size_t request_parser::feed(std::string_view data) {
         if (!line_.empty()) {
             line_.append(piece);
             line = line_;
+        }
+        if (state_ == status::first_chunk) {
+            // Kept as received (its CR too): the channel's decoder reads it again.
+            if (line.size() > max_chunk_line + 1) {
+                fail(400, fmt::format("chunk line longer than {} bytes", max_chunk_line));
+                return used;
+            }
+            first_chunk_line(line);
+            line_.clear();
+            continue;
         }
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (state_ == status::request_line && line.size() > limits_.max_request_line) {
@@ -183,6 +240,12 @@ size_t request_parser::feed(std::string_view data) {
                      fmt::format("header block longer than {} bytes", limits_.max_header_block));
                 return used;
             }
+        }
+        // (After the limits: a line too long is 414/431 wherever the reads split it.)
+        if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
+            fail(400, state_ == status::request_line ? "bare CR or NUL in the request line"
+                                                     : "bare CR or NUL in a header line");
+            return used;
         }
         process_line(line);
         line_.clear();
@@ -222,13 +285,19 @@ void request_parser::process_line(std::string_view line) {
         return;
     }
     if (line.empty()) {
-        state_ = status::complete;
+        end_of_head();
         return;
     }
     if (is_ows(line.front())) {
         // A folded line continues the previous header's value, joined with one space.
         if (req_.fields_.empty()) {
             fail(400, "continuation line right after the request line");
+            return;
+        }
+        // ...but not a framing header's: "Content-Length:" + " 43" on the next line is 43 to us
+        // and nothing (or an error) to a front end that does not unfold.
+        if (is_framing_header(req_.view(req_.fields_.back().name))) {
+            fail(400, fmt::format("folded {} line", req_.view(req_.fields_.back().name)));
             return;
         }
         std::string_view more = trim_ows(line);
@@ -253,7 +322,12 @@ void request_parser::process_line(std::string_view line) {
     }
     std::string_view name = line.substr(0, colon);
     if (std::any_of(name.begin(), name.end(), [](char c) { return c == ' ' || c == '\t'; })) {
+        // "Transfer-Encoding : chunked" is that header to some servers and an unknown one to us.
         fail(400, "whitespace in a header name");
+        return;
+    }
+    if (!std::all_of(name.begin(), name.end(), is_tchar)) {
+        fail(400, "a header name that is not a token");
         return;
     }
     std::string_view value = trim_ows(line.substr(colon + 1));
@@ -263,6 +337,85 @@ void request_parser::process_line(std::string_view line) {
     f.value = span{uint32_t(block.size()), uint32_t(value.size())};
     block.append(value);
     req_.fields_.push_back(f);
+}
+
+void request_parser::end_of_head() {
+    bool has_length = false, has_te = false, chunked = false, chunked_before = false;
+    uint64_t length = 0;
+    for (const auto& f : req_.fields_) {
+        std::string_view name = req_.view(f.name), value = req_.view(f.value);
+        if (iequals(name, "Content-Length")) {
+            // 1*DIGIT, at most 18 of them (always fits in 64 bits).
+            bool digits = !value.empty() && value.size() <= 18 &&
+                          std::all_of(value.begin(), value.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+            if (!digits) {
+                fail(400, fmt::format("invalid Content-Length '{}'", printable(value)));
+                return;
+            }
+            uint64_t v = 0;
+            for (char c : value) v = v * 10 + uint64_t(c - '0');
+            if (has_length && v != length) {
+                fail(400, fmt::format("two different Content-Lengths ({} and {})", length, v));
+                return;
+            }
+            has_length = true;
+            length = v;
+        } else if (iequals(name, "Transfer-Encoding")) {
+            // The codings of every Transfer-Encoding line, in order, form one list.
+            has_te = true;
+            for_each_element(value, [&](std::string_view coding) {
+                if (chunked) chunked_before = true;  // a coding after chunked
+                chunked = iequals(coding, "chunked");
+                return true;
+            });
+        }
+    }
+    if (has_te) {
+        if (has_length) {
+            fail(400, "both Content-Length and Transfer-Encoding");
+            return;
+        }
+        if (!chunked || chunked_before) {
+            fail(400, fmt::format("Transfer-Encoding '{}' does not end in one chunked",
+                                  printable(req_.get_header("Transfer-Encoding").value_or(""))));
+            return;
+        }
+        http_version v = classify_version(req_.version(), req_.has_version());
+        if (v == http_version::none || v == http_version::http10) {
+            fail(400, "Transfer-Encoding in a request without HTTP/1.1");
+            return;
+        }
+        // A client that waits for "100 Continue" sends no chunk before it is answered.
+        bool expects = false;
+        for (const auto& f : req_.fields_) {
+            if (!iequals(req_.view(f.name), "Expect")) continue;
+            for_each_element(req_.view(f.value), [&](std::string_view e) {
+                if (iequals(e, "100-continue")) expects = true;
+                return !expects;
+            });
+        }
+        if (v == http_version::http11 && !expects) {
+            state_ = status::first_chunk;
+            return;
+        }
+    }
+    state_ = status::complete;
+}
+
+void request_parser::first_chunk_line(std::string_view line) {
+    chunked_decoder check(max_chunk_line);
+    check.feed(line, [](std::string_view) {});
+    check.feed("\n", [](std::string_view) {});
+    if (check.failed()) {
+        fail(400, fmt::format("bad chunked body: {}", printable(check.error(), 100)));
+        return;
+    }
+    std::string& block = req_.block_;
+    req_.chunk_line_ = parsed_request::span{uint32_t(block.size()), uint32_t(line.size())};
+    block.append(line);
+    req_.has_chunk_line_ = true;
+    state_ = status::complete;
 }
 
 }  // namespace medusa::http

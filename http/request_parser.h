@@ -11,11 +11,33 @@
 //     makes the request "empty" and the connection closes, as medusa does;
 //   - the request line is `METHOD SP URI [SP HTTP/VERSION]` with single spaces, VERSION made of
 //     digits and dots, `HTTP` in capitals; anything else is a 400 (row 5);
-//   - a header line is `Name: value` (optional whitespace around the value); a line that starts
-//     with a space or tab continues the previous header, joined with one space (row 17); a
-//     continuation right after the request line is a 400.
+//   - a header line is `Name: value` (optional whitespace around the value), Name a token (RFC
+//     9110 tchar); a line that starts with a space or tab continues the previous header, joined
+//     with one space (row 17); a continuation right after the request line is a 400;
+//   - a CR that does not end its line, or a NUL, anywhere in the head is a 400: a front end that
+//     reads a bare CR as a line end would see other headers than we do (RFC 9112 section 2.2).
 // Limits, each with its own status: a request line longer than max_request_line is 414, a header
 // block longer than max_header_block is 431, a malformed line is 400.
+//
+// Framing (RFC 9112 section 6), checked at the end of every head whatever its method, because a
+// request whose body boundary two servers could read differently is request smuggling: a front
+// end forwards "GET / + body" and a back end reads part of that body as a second request. Each of
+// these is a 400 (the channel then answers it after the replies to earlier pipelined requests
+// and closes the connection):
+//   - Content-Length that is not 1*DIGIT (a sign, a list "0, 5", hex, more than 18 digits), or
+//     two Content-Length lines with different values;
+//   - Transfer-Encoding together with Content-Length;
+//   - Transfer-Encoding whose last coding (over all its lines) is not "chunked", or that names
+//     chunked twice ("chunked, identity", "xchunked", "identity" then " chunked" folded);
+//   - Transfer-Encoding in a request without a version or in HTTP/1.0 (1.0 has no chunking: a
+//     1.0 front end would not have framed it so);
+//   - a folded (obs-fold) Content-Length or Transfer-Encoding line.
+// A chunked request also has its first chunk-size line read here, before the head counts as
+// complete, and a malformed one ("zz", "-1", 17 hex digits) is a 400 too: otherwise a handler
+// that wants no body (a GET's file handler) has answered 200 before the body's framing is seen.
+// Not when the request says "Expect: 100-continue" (HTTP/1.1): that client sends no body until
+// it is answered. The line is handed on with the head (first_chunk_line), for the channel's
+// chunked_decoder to start from.
 #pragma once
 
 #include <cstddef>
@@ -43,8 +65,11 @@ struct cracked_request {
 };
 std::optional<cracked_request> crack_request(std::string_view line);
 
-// The URI's parts as medusa's path_regex splits them: <path>;<params>?<query>#<fragment>.
-// params, query and fragment keep their leading ';', '?' or '#' (empty when absent).
+// The URI's parts: <path>;<params>?<query>#<fragment>. params, query and fragment keep their
+// leading ';', '?' or '#' (empty when absent). Params are taken from the last path segment only,
+// as Python's urlparse does: "/a/b;type=a?x" is "/a/b" + ";type=a" + "?x", but in "/..;/secret"
+// the ';' is part of the segment "..;", an ordinary name. (medusa's path_regex cut at the first
+// ';' anywhere, making that path "/..", the root, and the file handler answered 301 to "/../".)
 struct uri_parts {
     std::string_view path;
     std::string_view params;
@@ -73,6 +98,14 @@ public:
     std::string_view uri() const { return view(uri_); }
     std::string_view version() const { return view(version_); }
     bool has_version() const { return has_version_; }
+    // For a chunked request (not waiting for a 100 Continue): its first chunk-size line as
+    // received ("1a;ext=1", a trailing CR included if it had one, no LF). Already checked: fed to
+    // a fresh chunked_decoder, then "\n", it leaves the decoder inside the first chunk's data (or
+    // in the trailers after a "0").
+    std::optional<std::string_view> first_chunk_line() const {
+        if (!has_chunk_line_) return std::nullopt;
+        return view(chunk_line_);
+    }
 
     size_t field_count() const { return fields_.size(); }
     header_field field(size_t i) const { return {view(fields_[i].name), view(fields_[i].value)}; }
@@ -96,8 +129,9 @@ private:
     std::string_view view(span s) const { return std::string_view(block_).substr(s.off, s.len); }
 
     std::string block_;  // the request line, then each header's name and value, back to back
-    span line_, command_, uri_, version_;
+    span line_, command_, uri_, version_, chunk_line_;
     bool has_version_ = false;
+    bool has_chunk_line_ = false;
     std::vector<field_span> fields_;
 };
 
@@ -106,12 +140,17 @@ public:
     enum class status {
         request_line,  // waiting for (more of) the request line
         headers,       // waiting for (more of) the header block
+        first_chunk,   // a chunked request: waiting for its first chunk-size line
         complete,      // the blank line has arrived: take() the request
         empty,         // a leading CRLFCRLF: no request at all (medusa closes the connection)
         error,         // error_code() is 400, 414 or 431
     };
 
     explicit request_parser(parse_limits limits = {}) : limits_(limits) {}
+
+    // The longest first chunk-size line read with a chunked head (chunked_decoder's own limit);
+    // a longer one is a 400.
+    static constexpr size_t max_chunk_line = 4096;
 
     // Consume bytes up to and including the end of the header block (or up to an error).
     // Returns how many bytes of `data` were used; the rest belongs to whatever follows.
@@ -132,6 +171,10 @@ public:
 
 private:
     void process_line(std::string_view line);
+    // At the blank line: the framing checks above; then complete, or first_chunk.
+    void end_of_head();
+    // The first chunk-size line of a chunked request (without its LF): checked, then kept.
+    void first_chunk_line(std::string_view line);
     void fail(int code, std::string reason);
 
     parse_limits limits_;

@@ -15,9 +15,11 @@
 //   reset      --count N times: request --path, read part of it, close with SO_LINGER 0 (RST)
 //   fdexhaust  open --conns N connections at a server short of descriptors; its CPU time over 2 s
 //              (--pid) stays under --cpu-bound ms; after closing them a GET is served again
-//   smuggle    request smuggling shapes, each followed by a GET for --path: that GET must never be
-//              answered (a desynchronised stream); prints each case's status and whether it closed
+//   smuggle    request smuggling shapes as GET, HEAD and POST, each behind a normal GET and followed
+//              by a GET for --path: 200, then 400 and the close; the GET after never answered
 //   traverse   escapes from the docroot; each must be 400/403/404 without --marker in the reply
+//   cgi        the inject-* scripts of test/attack/cgi-bin (--count times each, --expect-file the
+//              index) and Proxy header spellings against /cgi-bin/env and /cgi/env
 //   pipeline   --count N requests in one write; every reply answered, in order
 //   churn      --conns N clients connect, GET, close as fast as they can for --seconds S
 //
@@ -242,8 +244,10 @@ std::string lower(std::string s) {
 
 // Parse one response at buf[pos...]. Returns the response and advances pos, or nullopt when more
 // bytes are needed. A reply with neither Content-Length nor chunking runs to EOF: `at_eof` says
-// whether the connection has ended. Throws std::runtime_error on bytes that are not a response.
-std::optional<response> parse_response(const std::string& buf, size_t& pos, bool at_eof) {
+// whether the connection has ended. `bodyless`: a reply to HEAD (headers only). Throws
+// std::runtime_error on bytes that are not a response.
+std::optional<response> parse_response(const std::string& buf, size_t& pos, bool at_eof,
+                                       bool bodyless = false) {
     size_t head_end = buf.find("\r\n\r\n", pos);
     if (head_end == std::string::npos) return std::nullopt;
     std::string_view head(buf.data() + pos, head_end - pos);
@@ -267,6 +271,10 @@ std::optional<response> parse_response(const std::string& buf, size_t& pos, bool
         line = next;
     }
     size_t body = head_end + 4;
+    if (bodyless) {
+        pos = body;
+        return r;
+    }
     if (auto cl = r.headers.find("content-length"); cl != r.headers.end()) {
         size_t n = std::stoull(cl->second);
         if (buf.size() - body < n) return std::nullopt;
@@ -605,101 +613,158 @@ verdict fdexhaust(const options& o) {
     return v;
 }
 
-// Request smuggling: each shape is followed, on the same connection, by a GET for o.path. If that
-// GET is ever answered, the server read the first request's body boundary differently from what
-// a front end might: a desynchronised stream.
+// Request smuggling: each shape is sent behind a normal GET for /index.html and followed, on the
+// same connection, by a GET for o.path. The framing of every shape is one two servers could read
+// differently, so the server must answer the first GET, then 400, then close: the request after
+// the shape is never answered (a desynchronised stream would answer it, or show o.marker). Each
+// shape goes as GET, HEAD and POST (the check must not depend on the method). Well-framed
+// controls with the same headers must be served with the connection kept, the next GET answered.
 verdict smuggle(const options& o) {
     verdict v;
-    const std::string h = "Host: localhost\r\n";
     struct shape {
         std::string name;
-        std::string bytes;
+        std::string version;  // of the request line
+        std::string rest;     // the header lines and what follows the head
     };
+    const std::string h = "Host: localhost\r\n";
+    const std::string te = "Transfer-Encoding: chunked\r\n";
+    // The request after each shape (it closes, so a kept connection does not wait for a timeout).
+    const std::string after = get_request(o.path, true);
     const std::vector<shape> shapes = {
-        {"cl-te", "GET /index.html HTTP/1.1\r\n" + h +
-                      "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-        {"te-cl", "GET /index.html HTTP/1.1\r\n" + h +
-                      "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
-        {"two-cl", "GET /index.html HTTP/1.1\r\n" + h +
-                       "Content-Length: 0\r\nContent-Length: 5\r\n\r\n"},
-        {"cl-list", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: 0, 5\r\n\r\n"},
-        {"cl-negative", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: -1\r\n\r\n"},
-        {"cl-overflow", "GET /index.html HTTP/1.1\r\n" + h +
-                            "Content-Length: 18446744073709551621\r\n\r\n"},
-        {"cl-plus", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: +0\r\n\r\n"},
-        {"cl-hex", "GET /index.html HTTP/1.1\r\n" + h + "Content-Length: 0x0\r\n\r\n"},
-        {"chunk-size-bad", "GET /index.html HTTP/1.1\r\n" + h +
-                               "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
-        {"chunk-size-overflow", "GET /index.html HTTP/1.1\r\n" + h +
-                                    "Transfer-Encoding: chunked\r\n\r\n"
-                                    "10000000000000001\r\nA\r\n0\r\n\r\n"},
-        {"chunk-size-negative", "GET /index.html HTTP/1.1\r\n" + h +
-                                    "Transfer-Encoding: chunked\r\n\r\n-1\r\nA\r\n0\r\n\r\n"},
-        {"te-not-final", "GET /index.html HTTP/1.1\r\n" + h +
-                             "Transfer-Encoding: chunked, identity\r\nContent-Length: 0\r\n\r\n"
-                             "0\r\n\r\n"},
-        {"te-unknown", "GET /index.html HTTP/1.1\r\n" + h +
-                           "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
-        {"te-space-before-colon", "GET /index.html HTTP/1.1\r\n" + h +
-                                      "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"},
-        {"te-obs-fold", "GET /index.html HTTP/1.1\r\n" + h +
-                            "Transfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\n"},
-        // The folded length covers the GET that follows: a server that unfolds (RFC 9112 5.2
-        // allows it) reads that GET as the body; one that drops the folded line answers it.
-        {"cl-obs-fold", "GET /index.html HTTP/1.1\r\n" + h +
-                            fmt::format("Content-Length:\r\n {}\r\n\r\n",
-                                        get_request(o.path).size())},
-        {"fold-first-header", "GET /index.html HTTP/1.1\r\n Content-Length: 0\r\n" + h +
-                                  "\r\n"},
-        {"te-http10", "GET /index.html HTTP/1.0\r\n" + h +
-                          "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
-                          "0\r\n\r\n"},
+        {"cl-te", "1.1", h + "Content-Length: 5\r\n" + te + "\r\n0\r\n\r\n"},
+        {"te-cl", "1.1", h + te + "Content-Length: 5\r\n\r\n0\r\n\r\n"},
+        {"two-cl", "1.1", h + "Content-Length: 0\r\nContent-Length: 5\r\n\r\n"},
+        {"cl-list", "1.1", h + "Content-Length: 0, 5\r\n\r\n"},
+        {"cl-negative", "1.1", h + "Content-Length: -1\r\n\r\n"},
+        {"cl-overflow", "1.1", h + "Content-Length: 18446744073709551621\r\n\r\n"},
+        {"cl-plus", "1.1", h + "Content-Length: +0\r\n\r\n"},
+        {"cl-hex", "1.1", h + "Content-Length: 0x0\r\n\r\n"},
+        {"cl-empty", "1.1", h + "Content-Length:\r\n\r\n"},
+        {"chunk-size-bad", "1.1", h + te + "\r\nzz\r\nhello\r\n0\r\n\r\n"},
+        {"chunk-size-overflow", "1.1", h + te + "\r\n10000000000000001\r\nA\r\n0\r\n\r\n"},
+        {"chunk-size-negative", "1.1", h + te + "\r\n-1\r\nA\r\n0\r\n\r\n"},
+        {"chunk-size-0x", "1.1", h + te + "\r\n0x5\r\nhello\r\n0\r\n\r\n"},
+        {"te-not-final", "1.1",
+         h + "Transfer-Encoding: chunked, identity\r\nContent-Length: 0\r\n\r\n0\r\n\r\n"},
+        {"te-chunked-twice", "1.1", h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"},
+        {"te-unknown", "1.1", h + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+        {"te-two-lines", "1.1", h + te + "Transfer-Encoding: identity\r\n\r\n0\r\n\r\n"},
+        {"te-space-before-colon", "1.1", h + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n"},
+        {"te-name-vtab", "1.1", h + "Transfer-Encoding\x0b: chunked\r\n\r\n0\r\n\r\n"},
+        {"te-obs-fold", "1.1", h + "Transfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\n"},
+        // The folded length covers the GET that follows: a server that unfolds would read that
+        // GET as the body; one that drops the folded line would answer it.
+        {"cl-obs-fold", "1.1",
+         h + fmt::format("Content-Length:\r\n {}\r\n\r\n", after.size())},
+        {"fold-first-header", "1.1", " Content-Length: 0\r\n" + h + "\r\n"},
+        {"te-http10", "1.0", h + te + "Connection: keep-alive\r\n\r\n0\r\n\r\n"},
+        {"bare-cr-in-value", "1.1", h + "X-A: a\rTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"bare-cr-line-end", "1.1",
+         "Host: localhost\rContent-Length: " + std::to_string(after.size()) +
+             "\r\n\r\n"},
+        {"nul-in-value", "1.1", h + std::string("X-A: a\0b\r\n\r\n", 12)},
     };
+    // The same headers, well framed: served, connection kept.
+    const std::vector<shape> controls = {
+        {"content-length", "1.1", h + "Content-Length: 5\r\n\r\nhello"},
+        {"same-cl-twice", "1.1", h + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+        {"chunked", "1.1", h + te + "\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n"},
+        {"folded-other-header", "1.1", h + "X-Fold: a\r\n b\r\n\r\n"},
+    };
+    const char* const methods[] = {"GET", "HEAD", "POST"};
     const std::string marker = o.marker;
-    int safe = 0;
-    // Each shape as a GET (the file handler wants no body: it may answer and close without
-    // reading it) and as a POST (the body is read, so the parser's framing is what decides).
-    std::vector<shape> variants;
-    for (const auto& s : shapes) {
-        variants.push_back({"GET " + s.name, s.bytes});
-        variants.push_back({"POST " + s.name, "POST" + s.bytes.substr(3)});
-    }
-    for (const auto& s : variants) {
+
+    // Sends `first` (if any), the request, then `after`; reads to the close or 2 s.
+    struct outcome {
+        std::vector<response> replies;
+        read_end end = read_end::timeout;
+        bool marker_seen = false;
+        std::string error;
+    };
+    auto attempt = [&](const std::string& first, const std::string& request, bool head) {
+        outcome out;
         auto deadline = clock_type::now() + ms(3000);
         int fd = connect_wait(o.port, deadline);
         if (fd < 0) {
-            v.fail(fmt::format("{}: cannot connect", s.name));
-            continue;
+            out.error = "cannot connect";
+            return out;
         }
         std::string got;
-        std::string all = s.bytes + get_request(o.path);
-        send_all(fd, all, deadline, &got);
-        // Wait for the close, or 2 s.
-        read_end e = read_until(fd, got, clock_type::now() + ms(2000),
-                                [](const std::string&) { return false; });
+        send_all(fd, first + request + after, deadline, &got);
+        out.end = read_until(fd, got, clock_type::now() + ms(2000),
+                             [](const std::string&) { return false; });
         ::close(fd);
-        std::vector<response> rs;
-        std::string parse_error;
+        out.marker_seen = got.find(marker) != std::string::npos;
         try {
-            rs = parse_all(got, e != read_end::timeout);
+            size_t pos = 0;
+            bool at_eof = out.end != read_end::timeout;
+            // The reply to the shape itself has no body when the shape is a HEAD.
+            int index = 0;
+            while (pos < got.size()) {
+                bool bodyless = head && index == (first.empty() ? 0 : 1);
+                auto r = parse_response(got, pos, at_eof, bodyless);
+                if (!r) break;
+                out.replies.push_back(std::move(*r));
+                ++index;
+            }
         } catch (const std::exception& ex) {
-            parse_error = ex.what();
+            out.error = ex.what();
         }
-        bool second = rs.size() > 1 || got.find(marker) != std::string::npos;
-        std::string statuses;
-        for (const auto& r : rs) statuses += fmt::format("{}{}", statuses.empty() ? "" : ",", r.status);
-        bool closed = e != read_end::timeout;
-        bool is400 = !rs.empty() && rs[0].status == 400;
-        fmt::print("smuggle {:<27} replies=[{}] {} {}{}\n", s.name, statuses, end_name(e),
-                   second ? "DESYNC: second request answered" : "second request not answered",
-                   !second && (!is400 || !closed)
-                       ? fmt::format(" (divergence: want 400 + close, got {} + {})",
-                                     statuses.empty() ? "no reply" : statuses, end_name(e))
-                       : "");
-        if (second) v.fail(fmt::format("{}: second request answered", s.name));
-        else ++safe;
+        return out;
+    };
+    auto statuses = [](const outcome& out) {
+        std::string s;
+        for (const auto& r : out.replies) s += fmt::format("{}{}", s.empty() ? "" : ",", r.status);
+        return s.empty() ? std::string("none") : s;
+    };
+
+    const std::string normal = get_request("/index.html");
+    int tried = 0, refused = 0, desync = 0;
+    for (const auto& s : shapes) {
+        std::string line;
+        for (const char* m : methods) {
+            ++tried;
+            std::string req = fmt::format("{} /index.html HTTP/{}\r\n{}", m, s.version, s.rest);
+            bool head = std::string_view(m) == "HEAD";
+            outcome out = attempt(normal, req, head);
+            bool second = out.marker_seen || out.replies.size() > 2;
+            bool ok = out.error.empty() && out.replies.size() == 2 &&
+                      out.replies[0].status == 200 && out.replies[1].status == 400 &&
+                      out.replies[1].headers["connection"] == "close" && out.end == read_end::eof &&
+                      !second;
+            if (second) ++desync;
+            if (ok) ++refused;
+            line += fmt::format(" {}=[{}]{}{}", m, statuses(out), end_name(out.end),
+                                second ? "+DESYNC" : "");
+            if (!ok)
+                v.fail(fmt::format("{} {}: replies [{}] {}{}{}", m, s.name, statuses(out),
+                                   end_name(out.end), second ? ", second request answered" : "",
+                                   out.error.empty() ? "" : ", " + out.error));
+        }
+        fmt::print("smuggle {:<22}{}\n", s.name, line);
     }
-    fmt::print("figures: smuggle shapes={} no_desync={}\n", variants.size(), safe);
+    int controls_ok = 0, control_tries = 0;
+    for (const auto& s : controls) {
+        std::string line;
+        for (const char* m : methods) {
+            ++control_tries;
+            std::string req = fmt::format("{} /index.html HTTP/{}\r\n{}", m, s.version, s.rest);
+            outcome out = attempt("", req, std::string_view(m) == "HEAD");
+            // GET and HEAD: 200; POST: the file handler's 400 for a method it does not serve. In
+            // every case the connection is kept and the GET after it answered.
+            int want = std::string_view(m) == "POST" ? 400 : 200;
+            bool ok = out.replies.size() == 2 && out.replies[0].status == want &&
+                      !out.replies[0].headers.count("connection") && out.replies[1].status == 200 &&
+                      out.marker_seen;
+            if (ok) ++controls_ok;
+            else v.fail(fmt::format("control {} {}: replies [{}]", m, s.name, statuses(out)));
+            line += fmt::format(" {}=[{}]", m, statuses(out));
+        }
+        fmt::print("control {:<22}{}\n", s.name, line);
+    }
+    fmt::print("figures: smuggle shapes={} methods=3 tried={} answered_400_and_closed={} "
+               "desync={} controls={} controls_served_and_kept={}\n",
+               shapes.size(), tried, refused, desync, control_tries, controls_ok);
     return v;
 }
 
@@ -726,7 +791,20 @@ verdict traverse(const options& o) {
         "/%c0%ae%c0%ae/secret.txt",
         "/%c0%ae%c0%ae%c0%afsecret.txt",
         "/%e0%80%ae%e0%80%ae/secret.txt",
+        // ';' params: "..;" is a segment name, not ".." with params (split_uri takes params from
+        // the last segment only); medusa read "/..;/x" as "/.." and redirected to the root.
         "/..;/secret.txt",
+        "/..;/..;/secret.txt",
+        "/%2e%2e;/secret.txt",
+        "/.%2e;/secret.txt",
+        "/..%3b/secret.txt",
+        "/..;x=1/secret.txt",
+        "/sub/..;/..;/secret.txt",
+        "/;/../secret.txt",
+        "/;/../../secret.txt",
+        "/sub;/../../secret.txt",
+        "/..\\..\\secret.txt",
+        "/..;/escape.txt",
         "/escape.txt",
         "/escape-dir/secret.txt",
         "//secret.txt",
@@ -754,21 +832,197 @@ verdict traverse(const options& o) {
         }
         int status = rs.empty() ? 0 : rs[0].status;
         bool leaked = got.find(o.marker) != std::string::npos || got.find("root:x:0:0") != std::string::npos;
-        // A redirect is no leak (medusa's directory redirect: "/..;/x" is the path "/.." with
-        // params, the root, redirected to "/../"), but it is not the 403/404 asked for.
-        bool redirect = status == 301 || status == 302;
-        bool ok = !leaked && (status == 400 || status == 403 || status == 404 || redirect);
+        bool ok = !leaked && (status == 400 || status == 403 || status == 404);
         std::string note = leaked ? "LEAKED the outside file"
-                           : !ok  ? "unexpected status"
-                           : redirect
-                               ? fmt::format("ok (divergence: redirect to {}, not 403/404)",
-                                             rs[0].headers["location"])
-                               : "ok";
+                           : !ok  ? fmt::format("unexpected status (Location: {})",
+                                                rs.empty() ? "" : rs[0].headers["location"])
+                                  : "ok";
         fmt::print("traverse {:<44} {} {}\n", t, status, note);
         if (ok) ++safe;
         else v.fail(fmt::format("{} -> {}{}", t, status, leaked ? " LEAKED" : ""));
     }
     fmt::print("figures: traverse paths={} refused={}\n", targets.size(), safe);
+    return v;
+}
+
+// Header injection through a CGI script's output, and HTTP_PROXY through a Proxy request header.
+// Each inject-* script of test/attack/cgi-bin tries to get a header of its own ("Set-Cookie:
+// injected=1") or a second response past the server. Each is requested --count times, each time
+// with a GET for /index.html pipelined behind it: no reply may carry the injected header, the
+// first reply must have the expected status (502 for control characters and conflicting lengths;
+// the injected text inside a 200's body otherwise), and the GET behind it must get the index
+// (or, for a script whose body falls short of its own Content-Length, nothing: the connection
+// closes). A script's hop-by-hop headers (Connection, Keep-Alive) never reach the client. Then /cgi-bin/env (RFC 3875 style) and /cgi/env (medusa's thread handler) are asked
+// --count times with each spelling of a Proxy header; HTTP_PROXY (or the server's own
+// http_proxy) must never be in the environment they print.
+verdict cgi_attack(const options& o) {
+    verdict v;
+    const std::string index = slurp(o.expect_file);
+    enum class expect { bad_gateway, body, hop_by_hop, short_length, long_length };
+    struct script {
+        std::string name;
+        expect what;
+    };
+    const std::vector<script> scripts = {
+        {"inject-bare-cr", expect::bad_gateway},
+        {"inject-cr-cr-lf", expect::bad_gateway},
+        {"inject-nul", expect::bad_gateway},
+        {"inject-esc", expect::bad_gateway},
+        {"inject-two-lengths", expect::bad_gateway},
+        {"inject-response", expect::body},
+        {"inject-status-line", expect::body},
+        {"inject-transfer-encoding", expect::body},
+        {"inject-fold", expect::body},
+        {"inject-connection", expect::hop_by_hop},
+        {"inject-short-length", expect::short_length},
+        {"inject-long-length", expect::long_length},
+    };
+    auto injected = [](const response& r) {
+        if (r.headers.count("set-cookie") || r.headers.count("keep-alive")) return true;
+        auto c = r.headers.find("connection");
+        return c != r.headers.end() && lower(c->second).find("set-cookie") != std::string::npos;
+    };
+    int total = 0, total_ok = 0, total_injected = 0;
+    for (const auto& s : scripts) {
+        int ok = 0, inj = 0;
+        std::map<std::string, int> seen;  // "502+index", "200+index", ...
+        for (int i = 0; i < o.count; ++i) {
+            ++total;
+            auto deadline = clock_type::now() + ms(5000);
+            int fd = connect_wait(o.port, deadline);
+            if (fd < 0) {
+                v.fail(fmt::format("{}: cannot connect", s.name));
+                continue;
+            }
+            std::string got;
+            send_all(fd, get_request("/cgi-bin/" + s.name) + get_request("/index.html", true),
+                     deadline, &got);
+            read_end e = read_until(fd, got, deadline, [](const std::string&) { return false; });
+            ::close(fd);
+            std::vector<response> rs;
+            std::string error;
+            try {
+                rs = parse_all(got, e != read_end::timeout);
+            } catch (const std::exception& ex) {
+                error = ex.what();
+            }
+            bool any_injected = false;
+            for (const auto& r : rs) any_injected = any_injected || injected(r);
+            std::string shape;
+            for (const auto& r : rs) {
+                bool is_index = r.status == 200 && r.body == index;
+                shape += fmt::format("{}{}", shape.empty() ? "" : "+", is_index ? "index" : std::to_string(r.status));
+            }
+            if (shape.empty()) shape = e == read_end::eof ? "closed" : std::string(end_name(e));
+            ++seen[shape];
+            bool good = false;
+            switch (s.what) {
+            case expect::bad_gateway:
+                good = rs.size() == 2 && rs[0].status == 502 && rs[1].body == index;
+                break;
+            case expect::body:
+                good = rs.size() == 2 && rs[0].status == 200 &&
+                       rs[0].body.find("injected=1") != std::string::npos && rs[1].body == index;
+                break;
+            case expect::hop_by_hop:
+                // The script's Connection and Keep-Alive are dropped (injected() looks for them).
+                good = rs.size() == 2 && rs[0].status == 200 && rs[0].body == "body\n" &&
+                       rs[1].body == index;
+                break;
+            case expect::short_length:
+                good = rs.size() == 2 && rs[0].status == 200 && rs[0].body == "hello" &&
+                       rs[1].body == index;
+                break;
+            case expect::long_length:
+                // The reply's head and "short\n", then the close: its body falls short, and the
+                // GET behind it is not answered (it would be read as the rest of this body).
+                good = rs.empty() && e == read_end::eof && got.rfind("HTTP/1.1 200", 0) == 0 &&
+                       got.find("short\n") != std::string::npos &&
+                       got.find("HTTP/1.1", 1) == std::string::npos;
+                break;
+            }
+            if (any_injected) {
+                ++inj;
+                good = false;
+            }
+            if (good && error.empty()) ++ok;
+        }
+        std::string shapes;
+        for (const auto& [k, n] : seen) shapes += fmt::format(" {}x{}", k, n);
+        fmt::print("cgi {:<26} tries={} as_expected={} injected={} replies:{}\n", s.name, o.count,
+                   ok, inj, shapes);
+        total_ok += ok;
+        total_injected += inj;
+        if (ok != o.count) v.fail(fmt::format("{}: {} of {} as expected", s.name, ok, o.count));
+    }
+
+    // HTTP_PROXY ("httpoxy"): spellings of a Proxy header, each sent to both environment styles.
+    struct spelling {
+        std::string name;
+        std::string headers;
+        int status;  // 200: the script runs; 400: the request is refused before it
+    };
+    const std::string evil = "http://evil.invalid:8080";
+    const std::vector<spelling> spellings = {
+        {"Proxy:", "Proxy: " + evil + "\r\n", 200},
+        {"proxy:", "proxy: " + evil + "\r\n", 200},
+        {"PROXY:", "PROXY: " + evil + "\r\n", 200},
+        {"pRoXy:", "pRoXy: " + evil + "\r\n", 200},
+        {"Proxy:(no space)", "Proxy:" + evil + "\r\n", 200},
+        {"Proxy: twice", "Proxy: " + evil + "\r\nProxy: " + evil + "\r\n", 200},
+        {"Proxy folded into X-A", "X-A: 1\r\n Proxy: " + evil + "\r\n", 200},
+        {"HTTP_PROXY:", "HTTP_PROXY: " + evil + "\r\n", 200},
+        {"Http-Proxy:", "Http-Proxy: " + evil + "\r\n", 200},
+        {"PROXY :", "PROXY : " + evil + "\r\n", 400},
+        {"Proxy\\t:", "Proxy\t: " + evil + "\r\n", 400},
+    };
+    int env_tries = 0, env_ok = 0, env_leaks = 0;
+    for (const char* path : {"/cgi-bin/env", "/cgi/env"}) {
+        for (const auto& sp : spellings) {
+            int ok = 0, leaks = 0;
+            for (int i = 0; i < o.count; ++i) {
+                ++env_tries;
+                std::string why;
+                auto deadline = clock_type::now() + ms(5000);
+                int fd = connect_wait(o.port, deadline);
+                if (fd < 0) {
+                    v.fail(fmt::format("{} {}: cannot connect", path, sp.name));
+                    continue;
+                }
+                std::string got;
+                send_all(fd,
+                         fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n{}Connection: close\r\n\r\n",
+                                     path, sp.headers),
+                         deadline, &got);
+                read_end e = read_until(fd, got, deadline, [](const std::string&) { return false; });
+                ::close(fd);
+                std::vector<response> rs;
+                try {
+                    rs = parse_all(got, e != read_end::timeout);
+                } catch (const std::exception&) {
+                }
+                // A line "HTTP_PROXY=..." (or the server's own http_proxy) anywhere in the reply.
+                bool leak = got.find("\nHTTP_PROXY=") != std::string::npos ||
+                            got.find("\nhttp_proxy=") != std::string::npos ||
+                            got.find("\nHTTPS_PROXY=") != std::string::npos;
+                bool printed = !rs.empty() && rs[0].body.find("GATEWAY_INTERFACE=CGI/1.1") != std::string::npos;
+                bool good = !rs.empty() && rs[0].status == sp.status && !leak &&
+                            (sp.status != 200 || printed);
+                if (leak) ++leaks;
+                if (good) ++ok;
+            }
+            fmt::print("httpoxy {:<13} {:<24} tries={} status_{}={} HTTP_PROXY_seen={}\n", path,
+                       sp.name, o.count, sp.status, ok, leaks);
+            env_ok += ok;
+            env_leaks += leaks;
+            if (ok != o.count)
+                v.fail(fmt::format("{} {}: {} of {} as expected", path, sp.name, ok, o.count));
+        }
+    }
+    fmt::print("figures: cgi scripts={} tries={} as_expected={} injected={}; httpoxy spellings={} "
+               "x 2 styles tries={} as_expected={} HTTP_PROXY_seen={}\n",
+               scripts.size(), total, total_ok, total_injected, spellings.size(), env_tries, env_ok,
+               env_leaks);
     return v;
 }
 
@@ -900,7 +1154,7 @@ void usage(FILE* out) {
                "         [--expect-file F] [--marker S] [--conns N] [--count N] [--pipeline N]\n"
                "         [--seconds S] [--reclaim S] [--rss-bound MIB] [--cpu-bound MS]\n"
                "         [--latency-bound MS]\n"
-               "attacks: probe slowloris noread reset fdexhaust smuggle traverse pipeline churn\n");
+               "attacks: probe slowloris noread reset fdexhaust smuggle traverse cgi pipeline churn\n");
 }
 
 }  // namespace
@@ -948,6 +1202,7 @@ int main(int argc, char** argv) {
         else if (o.attack == "fdexhaust") v = fdexhaust(o);
         else if (o.attack == "smuggle") v = smuggle(o);
         else if (o.attack == "traverse") v = traverse(o);
+        else if (o.attack == "cgi") v = cgi_attack(o);
         else if (o.attack == "pipeline") v = pipeline(o);
         else if (o.attack == "churn") v = churn(o);
         else throw std::invalid_argument(fmt::format("unknown attack '{}'", o.attack));

@@ -6,7 +6,7 @@
 #
 # Each attack gets a fresh medusa-demo on a free loopback port over a temporary docroot (a 1 MiB
 # file, a small index.html, files for the pipeline, a symlink out of the root and, outside the
-# root, a file with a secret marker). After the attack the server must still be alive, answer
+# root, a file with a secret marker), with the scripts of test/attack/cgi-bin at /cgi-bin/. After the attack the server must still be alive, answer
 # GET /index.html with the right body, and have its VmRSS back under its baseline + RSS_SLACK_MIB
 # (and, for churn, no more descriptors open than before). One attack is one case; the last line
 # is "N passed, M failed". BUILD (default build) names the build directory.
@@ -16,7 +16,7 @@ BUILD=${BUILD:-build}
 DEMO=$BUILD/bin/medusa-demo
 ATTACK=$BUILD/bin/medusa-attack
 RSS_SLACK_MIB=16
-ATTACKS="slowloris noread reset fdexhaust smuggle traverse pipeline churn"
+ATTACKS="slowloris noread reset fdexhaust smuggle traverse cgi pipeline churn"
 SMUGGLED=SMUGGLED-c0ffee-1e7a
 SECRET=OUTSIDE-SECRET-4b9d-77a1
 
@@ -47,6 +47,8 @@ printf '%s\n' "$SMUGGLED" >"$root/smuggled.txt"
 printf '%s\n' "$SECRET" >"$tmp/secret.txt"
 ln -s ../secret.txt "$root/escape.txt"
 ln -s .. "$root/escape-dir"
+# The CGI scripts (copied, so that their mode does not depend on how the tree was checked out).
+cp test/attack/cgi-bin/* "$tmp/cgi-bin/" && chmod +x "$tmp/cgi-bin"/*
 
 port=""
 # start_server [PREFIX...] -- [DEMO FLAGS...]: a demo on a free port; sets server_pid and port.
@@ -90,6 +92,11 @@ run_case() {
                args=(--conns 200 --cpu-bound 300) ;;
     smuggle)   args=(--path /smuggled.txt --marker "$SMUGGLED") ;;
     traverse)  args=(--marker "$SECRET") ;;
+    # /cgi/env (the thread handler's medusa-style environment) needs --fixture cgi; the server's
+    # own environment holds proxy variables that must not reach a script either.
+    cgi)       prefix=(env HTTP_PROXY=http://server-env.invalid:1 http_proxy=http://server-env.invalid:1)
+               flags=(--fixture cgi)
+               args=(--count 20 --expect-file "$root/index.html") ;;
     pipeline)  args=(--count 10000 --root "$root") ;;
     # The server holds each closed channel's memory for its 2 s lingering close (the linger
     # timer's weak_ptr keeps the make_shared block), so RSS plateaus at rate x 2 s and malloc

@@ -27,8 +27,12 @@ inline void check_split_uri(std::string_view uri) {
     http::uri_parts p = http::split_uri(uri);
     std::string joined = fmt::format("{}{}{}{}", p.path, p.params, p.query, p.fragment);
     require(joined == uri, target, fmt::format("split_uri parts do not rebuild '{}'", show(uri)));
-    require(p.path.find_first_of(";?#") == std::string_view::npos, target, "split_uri: ;?# in path");
-    require(p.params.empty() || (p.params.front() == ';' && p.params.find_first_of("?#") == std::string_view::npos),
+    // A ';' in the path is part of a segment ("/..;/x"): only the last segment has params.
+    require(p.path.find_first_of("?#") == std::string_view::npos, target, "split_uri: ?# in path");
+    size_t semi = p.path.rfind(';');
+    require(semi == std::string_view::npos || p.path.find('/', semi) != std::string_view::npos, target,
+            "split_uri: ; in the last segment of the path");
+    require(p.params.empty() || (p.params.front() == ';' && p.params.find_first_of("/?#") == std::string_view::npos),
             target, "split_uri: bad params");
     require(p.query.empty() || (p.query.front() == '?' && p.query.find('#') == std::string_view::npos), target,
             "split_uri: bad query");

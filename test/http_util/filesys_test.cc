@@ -120,6 +120,8 @@ TEST_P(FilesysTest, TranslateNormalisesAsMedusa) {
     EXPECT_EQ(fs->translate("//sub///page.txt"), root + "/sub/page.txt");
     EXPECT_EQ(fs->translate("sub/./deeper/.."), root + "/sub");
     EXPECT_EQ(fs->translate("..foo"), root + "/..foo");  // a name, not a climb (medusa: "/")
+    EXPECT_EQ(fs->translate("..;/x"), root + "/..;/x");  // a name too, not ".." with params
+    EXPECT_EQ(fs->translate("/;/../x"), root + "/x");
     EXPECT_EQ(fs->translate("new/file.txt"), root + "/new/file.txt");  // need not exist
     EXPECT_EQ(fs->translate(std::string_view("a\0b", 3)), std::nullopt);
     EXPECT_EQ(fs->translate("link_out"), std::nullopt);
@@ -137,7 +139,12 @@ TEST_P(FilesysTest, HostilePathsNeverLeaveTheRoot) {
           "..\\outside\\secret.txt", "link_out", "link_out_rel", "dirlink_out",
           "dirlink_out/secret.txt", "dirlink_out_rel/secret.txt", "dirlink_out/",
           "dirlink_out/../outside/secret.txt", "dangling_out", "loop1", "sub/../link_out",
-          "./link_out", "dirlink_in/../link_out", "index.html\0/../../x"s}) {
+          "./link_out", "dirlink_in/../link_out", "index.html\0/../../x"s,
+          // Shapes of the attack suite (a request target, percent-decoded once): "..;" and
+          // ".%2e" are names, NUL is refused, a backslash is an ordinary character.
+          "..;/outside/secret.txt", "..;/../outside/secret.txt", ".%2e/outside/secret.txt",
+          "%2e%2e;/outside/secret.txt", "..\0/outside/secret.txt"s, "..\\outside/secret.txt",
+          ";/../outside/secret.txt", ";/../../outside/secret.txt", "..;"}) {
         expect_confined(path);
     }
 }
