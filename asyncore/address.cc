@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -21,8 +22,8 @@ address address::inet(std::string_view host, uint16_t port) {
         host = host.substr(1, host.size() - 2);
     std::string h(host);
     address a;
-    auto* in4 = reinterpret_cast<sockaddr_in*>(&a.storage_);
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
+    auto* in4 = &a.inet_.in4;
+    auto* in6 = &a.inet_.in6;
     if (inet_pton(AF_INET, h.c_str(), &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons(port);
@@ -40,7 +41,9 @@ address address::inet(std::string_view host, uint16_t port) {
 
 address address::unix_path(std::string_view path) {
     address a;
-    auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
+    a.un_ = std::make_unique<sockaddr_un>();
+    a.inet_.sa.sa_family = AF_UNIX;
+    auto* un = a.un_.get();
     // A path needs its terminating NUL; an abstract name (leading NUL) does not.
     bool abstract = !path.empty() && path.front() == '\0';
     size_t room = sizeof(un->sun_path) - (abstract ? 0 : 1);
@@ -55,38 +58,61 @@ address address::unix_path(std::string_view path) {
     return a;
 }
 
-address address::local_of(int fd) {
+address address::from_sockaddr(const sockaddr* sa, socklen_t len) {
     address a;
-    a.len_ = sizeof(a.storage_);
-    if (::getsockname(fd, a.sa(), &a.len_) < 0)
-        throw std::system_error(errno, std::system_category(), fmt::format("getsockname(fd {})", fd));
+    if (len < socklen_t(sizeof(sa_family_t))) return a;
+    if (sa->sa_family == AF_UNIX) {
+        a.un_ = std::make_unique<sockaddr_un>();
+        a.len_ = std::min<socklen_t>(len, sizeof(sockaddr_un));
+        std::memcpy(a.un_.get(), sa, a.len_);
+        a.inet_.sa.sa_family = AF_UNIX;
+    } else {
+        a.len_ = std::min<socklen_t>(len, sizeof(inet_storage));
+        std::memcpy(&a.inet_, sa, a.len_);
+    }
     return a;
 }
 
+address& address::operator=(const address& other) {
+    if (this == &other) return *this;
+    inet_ = other.inet_;
+    un_ = other.un_ ? std::make_unique<sockaddr_un>(*other.un_) : nullptr;
+    len_ = other.len_;
+    return *this;
+}
+
+address address::local_of(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+        throw std::system_error(errno, std::system_category(), fmt::format("getsockname(fd {})", fd));
+    return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
 address address::peer_of(int fd) {
-    address a;
-    a.len_ = sizeof(a.storage_);
-    if (::getpeername(fd, a.sa(), &a.len_) < 0)
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
         throw std::system_error(errno, std::system_category(), fmt::format("getpeername(fd {})", fd));
-    return a;
+    return from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
 std::string address::host() const {
     char buf[INET6_ADDRSTRLEN] = "";
     switch (family()) {
     case AF_INET:
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+        inet_ntop(AF_INET, &inet_.in4.sin_addr, buf,
                   sizeof buf);
         return buf;
     case AF_INET6:
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
+        inet_ntop(AF_INET6, &inet_.in6.sin6_addr, buf,
                   sizeof buf);
         return buf;
     case AF_UNIX: {
         // An unnamed socket (the client end of most Unix connections) has no path at all.
-        const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+        const auto* un = un_.get();
         size_t off = offsetof(sockaddr_un, sun_path);
-        if (len_ <= off) return "";
+        if (!un || len_ <= off) return "";
         std::string_view p(un->sun_path, len_ - off);
         if (p.front() == '\0') return "@" + std::string(p.substr(1));  // abstract, as ss(8) shows it
         return std::string(p.substr(0, p.find('\0')));
@@ -99,9 +125,9 @@ std::string address::host() const {
 uint16_t address::port() const {
     switch (family()) {
     case AF_INET:
-        return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+        return ntohs(inet_.in4.sin_port);
     case AF_INET6:
-        return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+        return ntohs(inet_.in6.sin6_port);
     default:
         return 0;
     }

@@ -102,10 +102,11 @@ public:
     std::string take_in_buffer();
 
     // --- tuning (asynchat's class attributes) ------------------------------------------------
-    size_t ac_in_buffer_size = 4096;    // bytes per recv()
-    size_t ac_out_buffer_size = 4096;   // bytes asked of a producer per send
-    size_t high_water_mark = 1 << 20;   // stop reading above this much queued output
-    size_t low_water_mark = 1 << 18;    // resume below this
+    // (32 bits: every channel carries them, and no buffer of a channel is 4 GiB.)
+    uint32_t ac_in_buffer_size = 4096;    // bytes per recv()
+    uint32_t ac_out_buffer_size = 4096;   // bytes asked of a producer per send
+    uint32_t high_water_mark = 1 << 20;   // stop reading above this much queued output
+    uint32_t low_water_mark = 1 << 18;    // resume below this
 
     // --- dispatcher hooks ----------------------------------------------------------------------
     bool readable() override;

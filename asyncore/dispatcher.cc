@@ -150,11 +150,11 @@ void dispatcher::set_socket(int fd) {
     if (fd < 0) throw std::invalid_argument(fmt::format("set_socket: bad descriptor {}", fd));
     if (fd_ >= 0) throw std::logic_error(fmt::format("set_socket: {} already has a descriptor", repr()));
     make_nonblocking_cloexec(fd, "set_socket");
-    address peer;
-    peer.len() = sizeof(sockaddr_storage);
-    if (::getpeername(fd, peer.sa(), &peer.len()) == 0) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
         connected_ = true;
-        addr_ = peer;
+        addr_ = address::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     } else if (errno == ENOTCONN || errno == EINVAL) {
         // Not connected (a listening socket handed over, say), as asyncore's __init__ allows.
         connected_ = false;
@@ -239,9 +239,12 @@ void dispatcher::finish_connect() {
 std::optional<accepted> dispatcher::accept() {
     if (fd_ < 0) return std::nullopt;
     accepted a{-1, address()};
-    a.addr.len() = sizeof(sockaddr_storage);
-    int fd = ::accept4(fd_, a.addr.sa(), &a.addr.len(), SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+        a.addr = address::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
         if (out_of_descriptors_) {
             out_of_descriptors_ = false;
             log_info(fmt::format("accept({}): descriptors available again", where()));

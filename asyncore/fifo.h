@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -83,18 +84,18 @@ public:
 private:
     void grow_if_full() {
         if (size_ < capacity_) return;
-        size_t bigger = capacity_ ? capacity_ * 2 : 4;  // a power of two: index by mask
+        uint32_t bigger = capacity_ ? capacity_ * 2 : 4;  // a power of two: index by mask
         auto slots = std::make_unique<T[]>(bigger);
-        for (size_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
+        for (uint32_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
         slots_ = std::move(slots);
         capacity_ = bigger;
         head_ = 0;
     }
 
     std::unique_ptr<T[]> slots_;
-    size_t capacity_ = 0;  // slots, a power of two, or 0
-    size_t head_ = 0;
-    size_t size_ = 0;
+    uint32_t capacity_ = 0;  // slots, a power of two, or 0
+    uint32_t head_ = 0;
+    uint32_t size_ = 0;
 };
 
 }  // namespace medusa

@@ -107,11 +107,11 @@ socket_map::~socket_map() {
 
 void socket_map::add(int fd, std::shared_ptr<dispatcher> d) {
     if (!d) throw std::invalid_argument("socket_map::add: null channel");
-    if (channels_.count(fd))
+    if (channels_.contains(fd))
         throw std::logic_error(fmt::format("socket_map::add: fd {} is already in the map", fd));
     poller_->add(fd);  // may throw (select, fd >= FD_SETSIZE): the map stays as it was
     try {
-        auto& e = channels_[fd];
+        auto& e = channels_.insert(fd);
         e.channel = std::move(d);
         e.added_gen = gen_;
         mark_dirty(fd, e);
@@ -122,23 +122,23 @@ void socket_map::add(int fd, std::shared_ptr<dispatcher> d) {
 }
 
 void socket_map::remove(int fd) {
-    auto it = channels_.find(fd);
-    if (it == channels_.end()) return;
+    entry* e = channels_.find(fd);
+    if (!e) return;
     poller_->remove(fd);
     // Not destroyed here: remove() is usually called from inside the channel's own handler.
-    graveyard_.push_back(std::move(it->second.channel));
-    channels_.erase(it);
+    graveyard_.push_back(std::move(e->channel));
+    channels_.erase(fd);
 }
 
 std::shared_ptr<dispatcher> socket_map::get(int fd) const {
-    auto it = channels_.find(fd);
-    return it == channels_.end() ? nullptr : it->second.channel;
+    const entry* e = channels_.find(fd);
+    return e ? e->channel : nullptr;
 }
 
 std::vector<std::shared_ptr<dispatcher>> socket_map::channels() const {
     std::vector<std::shared_ptr<dispatcher>> v;
     v.reserve(channels_.size());
-    for (const auto& [fd, e] : channels_) v.push_back(e.channel);
+    channels_.for_each([&](int, const entry& e) { v.push_back(e.channel); });
     return v;
 }
 
@@ -149,8 +149,7 @@ void socket_map::mark_dirty(int fd, entry& e) {
 }
 
 void socket_map::update_interest(int fd) {
-    auto it = channels_.find(fd);
-    if (it != channels_.end()) mark_dirty(fd, it->second);
+    if (entry* e = channels_.find(fd)) mark_dirty(fd, *e);
 }
 
 backend socket_map::kind() const { return poller_->kind(); }
@@ -160,13 +159,13 @@ void socket_map::set_backend(backend b) {
     if (loop_thread_ != std::thread::id{})
         throw std::logic_error("socket_map::set_backend: a loop() is running on this map");
     auto p = make_poller(b);
-    for (const auto& [fd, e] : channels_) p->add(fd);  // throws before anything changed
+    channels_.for_each([&](int fd, entry&) { p->add(fd); });  // throws before anything changed
     poller_ = std::move(p);
     // The new poller knows no interest yet: ask every channel again.
-    for (auto& [fd, e] : channels_) {
+    channels_.for_each([&](int fd, entry& e) {
         e.want_read = e.want_write = false;
         mark_dirty(fd, e);
-    }
+    });
 }
 
 // --- one pass ----------------------------------------------------------------------------------
@@ -175,23 +174,22 @@ void socket_map::refresh_interest() {
     // Index loop: readable()/writable() or handle_error() may add to dirty_ as we go.
     for (size_t i = 0; i < dirty_.size(); ++i) {
         int fd = dirty_[i];
-        auto it = channels_.find(fd);
-        if (it == channels_.end() || !it->second.dirty) continue;
-        it->second.dirty = false;
-        std::shared_ptr<dispatcher> ch = it->second.channel;
+        entry* e = channels_.find(fd);
+        if (!e || !e->dirty) continue;
+        e->dirty = false;
+        std::shared_ptr<dispatcher> ch = e->channel;
         bool r = false, w = false;
         guarded(*ch, [&] {
             r = ch->wants_read();
             w = ch->wants_write();
         });
         // The predicates may have closed the channel or changed the map: look again.
-        it = channels_.find(fd);
-        if (it == channels_.end() || it->second.channel != ch) continue;
-        entry& e = it->second;
-        if (r != e.want_read || w != e.want_write) {
+        e = channels_.find(fd);
+        if (!e || e->channel != ch) continue;
+        if (r != e->want_read || w != e->want_write) {
             poller_->set_interest(fd, r, w);
-            e.want_read = r;
-            e.want_write = w;
+            e->want_read = r;
+            e->want_write = w;
         }
     }
     dirty_.clear();
@@ -200,12 +198,13 @@ void socket_map::refresh_interest() {
 bool socket_map::deliver(const ready_event& ev) {
     // The map is the truth about liveness: an earlier handler in this pass may have closed this
     // descriptor, and another channel may even have been given the same number since.
-    auto it = channels_.find(ev.fd);
-    if (it == channels_.end() || it->second.added_gen == gen_) return false;
-    std::shared_ptr<dispatcher> ch = it->second.channel;  // alive until we are done with it
+    entry* e = channels_.find(ev.fd);
+    if (!e || e->added_gen == gen_) return false;
+    std::shared_ptr<dispatcher> ch = e->channel;  // alive until we are done with it
+    // Entries may move (the table grows when a handler accepts): look the fd up again each time.
     auto still_here = [&] {
-        auto j = channels_.find(ev.fd);
-        return j != channels_.end() && j->second.channel == ch && !ch->closed();
+        entry* j = channels_.find(ev.fd);
+        return j && j->channel == ch && !ch->closed();
     };
     if (ev.readable) guarded(*ch, [&] { ch->handle_read_event(); });
     if (ev.writable && still_here()) guarded(*ch, [&] { ch->handle_write_event(); });
@@ -214,8 +213,8 @@ bool socket_map::deliver(const ready_event& ev) {
     // POLLIN, e.g. a peer gone while the channel was not reading).
     if (ev.hangup && !ev.readable && still_here()) guarded(*ch, [&] { ch->handle_close(); });
     // Its answers to readable()/writable() may have changed.
-    auto j = channels_.find(ev.fd);
-    if (j != channels_.end() && j->second.channel == ch) mark_dirty(ev.fd, j->second);
+    entry* j = channels_.find(ev.fd);
+    if (j && j->channel == ch) mark_dirty(ev.fd, *j);
     return true;
 }
 
@@ -379,10 +378,11 @@ void close_all(socket_map& map) {
 void socket_map::evict_remaining() {
     // A close() override that forgot to call dispatcher::close() must not keep the channel
     // here; it is told it has left, so a later close() cannot remove a stranger at its fd.
-    while (!channels_.empty()) {
-        auto it = channels_.begin();
-        it->second.channel->in_map_ = false;
-        remove(it->first);
+    for (int fd = 0; fd < channels_.limit() && !channels_.empty(); ++fd) {
+        if (entry* e = channels_.find(fd)) {
+            e->channel->in_map_ = false;
+            remove(fd);
+        }
     }
 }
 

@@ -34,6 +34,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "asyncore/fd_table.h"
 #include "asyncore/poller.h"
 
 namespace medusa {
@@ -129,7 +130,7 @@ private:
     void evict_remaining();
 
     std::unique_ptr<poller> poller_;
-    std::unordered_map<int, entry> channels_;
+    fd_table<entry> channels_;
     std::vector<int> dirty_;
     std::vector<std::shared_ptr<dispatcher>> graveyard_;
     std::vector<ready_event> ready_;

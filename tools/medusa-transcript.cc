@@ -309,9 +309,7 @@ medusa::address resolve(const std::string& host, const std::string& port) {
     addrinfo* found = nullptr;
     int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
     if (rc != 0 || !found) throw usage_error{fmt::format("cannot resolve {}:{}: {}", host, port, ::gai_strerror(rc))};
-    medusa::address a;
-    std::memcpy(a.sa(), found->ai_addr, found->ai_addrlen);
-    a.len() = found->ai_addrlen;
+    medusa::address a = medusa::address::from_sockaddr(found->ai_addr, found->ai_addrlen);
     ::freeaddrinfo(found);
     return a;
 }

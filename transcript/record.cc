@@ -343,7 +343,7 @@ private:
         set_terminator(nullptr);
         ac_in_buffer_size = 16384;
         // See record.h: the peer pauses instead of this channel.
-        high_water_mark = SIZE_MAX;
+        high_water_mark = UINT32_MAX;  // never, in practice
     }
 
     // Both sides end together when something goes wrong.
