@@ -1,6 +1,7 @@
 #include "thread/handoff.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,17 +16,44 @@
 
 namespace medusa::thread {
 
+handed_socket::handed_socket(int fd, std::string already_read, address peer, std::stop_token stop)
+    : fd_(fd), already_read_(std::move(already_read)), peer_(std::move(peer)), stop_(std::move(stop)) {
+    // Runs shut_down_socket at once if the stop was requested already.
+    if (fd_ >= 0 && stop_.stop_possible())
+        on_stop_ = std::make_unique<std::stop_callback<shut_down_socket>>(stop_, shut_down_socket{fd_});
+}
+
 handed_socket::~handed_socket() {
+    on_stop_.reset();  // first: after this, no other thread calls shutdown() on fd_
     if (fd_ >= 0) ::close(fd_);
 }
 
 handed_socket::handed_socket(handed_socket&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
       already_read_(std::move(o.already_read_)),
-      peer_(std::move(o.peer_)) {}
+      peer_(std::move(o.peer_)),
+      stop_(std::move(o.stop_)),
+      on_stop_(std::move(o.on_stop_)) {}
 
 int handed_socket::release() {
+    on_stop_.reset();
     return std::exchange(fd_, -1);
+}
+
+void handed_socket::shut_down_socket::operator()() const {
+    ::shutdown(fd, SHUT_RDWR);  // the descriptor stays open: its owner closes it
+}
+
+void handed_socket::send_all(std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(),
+                                    fmt::format("send({})", peer_.to_string()));
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
 }
 
 namespace {
@@ -34,17 +62,27 @@ namespace {
 using runner = std::function<void(handoff_fn fn, handed_socket s)>;
 
 void run_guarded(handoff_fn& fn, handed_socket s) {
+    // A hand-off still queued when the pool stopped: abandoned, the socket closes unused.
+    if (s.stop_requested()) return;
+    std::stop_token stop = s.stop_token();
+    // After a stop, a send() that fails is the shutdown at work, not a fault of the handler.
+    auto failed = [&stop](std::string_view what) {
+        if (stop.stop_requested())
+            write_log_line(fmt::format("info: hand-off thread cut short by shutdown: {}", what));
+        else
+            write_log_line(fmt::format("error: exception in hand-off thread: {}", what));
+    };
     try {
         fn(std::move(s));
     } catch (const std::exception& e) {
-        write_log_line(fmt::format("error: exception in hand-off thread: {}", e.what()));
+        failed(e.what());
     } catch (...) {
-        write_log_line("error: exception in hand-off thread: (unknown exception)");
+        failed("(unknown exception)");
     }
 }
 
 void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner run,
-                  handoff_options o, clock::time_point deadline) {
+                  handoff_options o, std::stop_token stop, clock::time_point deadline) {
     auto c = weak.lock();
     if (!c || c->closed() || !c->in_map()) return;  // the client went away while we waited
     if (!c->output_empty()) {
@@ -54,8 +92,8 @@ void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner r
             return;
         }
         c->map().call_later(o.drain_check, [weak, fn = std::move(fn), run = std::move(run), o,
-                                            deadline]() mutable {
-            try_hand_off(weak, std::move(fn), std::move(run), o, deadline);
+                                            stop = std::move(stop), deadline]() mutable {
+            try_hand_off(weak, std::move(fn), std::move(run), o, std::move(stop), deadline);
         });
         return;
     }
@@ -71,13 +109,14 @@ void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner r
     // to be closed: the thread gets ordinary blocking reads and writes.
     int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    run(std::move(fn), handed_socket(fd, std::move(rest), std::move(peer)));
+    run(std::move(fn), handed_socket(fd, std::move(rest), std::move(peer), std::move(stop)));
 }
 
 void start(const std::shared_ptr<async_chat>& channel, handoff_fn fn, runner run,
-           handoff_options o) {
+           handoff_options o, std::stop_token stop) {
     channel->pause_reading();  // frame nothing more: the rest of the input is the thread's
-    try_hand_off(channel, std::move(fn), std::move(run), o, clock::now() + o.drain_limit);
+    try_hand_off(channel, std::move(fn), std::move(run), o, std::move(stop),
+                 clock::now() + o.drain_limit);
 }
 
 }  // namespace
@@ -89,7 +128,7 @@ void hand_off(const std::shared_ptr<async_chat>& channel, handoff_fn fn, handoff
                   run_guarded(f, std::move(s));
               }).detach();
           },
-          o);
+          o, std::stop_token());
 }
 
 void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, handoff_fn fn,
@@ -100,9 +139,10 @@ void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, han
                   run_guarded(f, std::move(s));
               };
               if (!pool->put(std::move(j)))
-                  write_log_line("warning: hand-off refused: the worker pool is full; closing");
+                  write_log_line(
+                      "warning: hand-off refused: the worker pool is full or shut down; closing");
           },
-          o);
+          o, pool.stop_token());
 }
 
 }  // namespace medusa::thread

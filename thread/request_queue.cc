@@ -92,6 +92,9 @@ void worker_pool::shutdown(mode m) {
     for (auto id : ids_)
         if (id == std::this_thread::get_id())
             throw std::logic_error("worker_pool::shutdown() called from one of its own workers");
+    // First the stop, which runs the jobs' stop callbacks here (a hand-off's socket is shut
+    // down), then the queue: a queued job that still runs sees the stop and can leave at once.
+    stop_.request_stop();
     queue_.close(m == mode::abandon_queued);
     std::lock_guard lock(shutdown_mutex_);
     for (auto& t : threads_)

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -102,11 +103,17 @@ public:
     bool put(job&& j) { return queue_.put(std::move(j)); }
 
     enum class mode { finish_queued, abandon_queued };
-    // Stop accepting jobs; the jobs running now always finish (a thread cannot be interrupted
-    // safely), then the queued ones run or are dropped according to `m`; returns once every
+    // Stop accepting jobs and request a stop on stop_token(); the jobs running now always
+    // finish (a thread cannot be interrupted safely; a job that watches the token finishes
+    // early), then the queued ones run or are dropped according to `m`; returns once every
     // worker has been joined. Idempotent. Throws std::logic_error if called from a worker
     // (it would wait for itself).
     void shutdown(mode m = mode::finish_queued);
+
+    // Requested by shutdown(), before it waits for anything. A job that may block for a long
+    // time watches it: a hand-off (handoff.h) shuts its socket down through a std::stop_callback,
+    // so a thread blocked sending to a client that reads nothing returns and can be joined.
+    std::stop_token stop_token() const { return stop_.get_token(); }
 
     size_t threads() const { return threads_.size(); }
     request_queue& queue() { return queue_; }
@@ -120,6 +127,7 @@ private:
     request_queue queue_;
     std::vector<std::thread> threads_;
     std::vector<std::thread::id> ids_;  // fixed at construction; threads_[i].get_id() changes on join
+    std::stop_source stop_;
     std::mutex shutdown_mutex_;  // one shutdown() joins; a concurrent one waits for it
     std::atomic<uint64_t> jobs_run_{0}, jobs_failed_{0};
 };

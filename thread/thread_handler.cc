@@ -29,7 +29,17 @@ struct reply_stream {
     std::deque<producer_ptr> chunks;
     bool ended = false;         // the script has returned (or failed): no more chunks
     bool close_at_end = false;  // the body came out short, or the script failed mid-body
+    // Nobody will pull the chunks: the stream_producer is gone (the channel closed with it
+    // queued), or was never made (the request was finished without the script's reply). Chunks
+    // are then dropped at once, which tells the script's writer its client has gone; kept, they
+    // would hold their bytes in flight and leave a writer waiting for room for ever.
+    bool abandoned = false;
     std::weak_ptr<async_chat> channel;
+
+    void abandon() {
+        abandoned = true;
+        chunks.clear();
+    }
 };
 
 namespace {
@@ -39,6 +49,9 @@ namespace {
 class stream_producer : public producer {
 public:
     explicit stream_producer(std::shared_ptr<reply_stream> s) : s_(std::move(s)) {}
+    // The loop thread (the channel's queue is dropped or finished there), like every other use
+    // of the stream.
+    ~stream_producer() override { s_->abandon(); }
     bool ready() const override { return !cut_ && (!s_->chunks.empty() || s_->ended); }
     std::string more() override {
         while (!s_->chunks.empty()) {
@@ -98,6 +111,7 @@ script_output::script_output(trigger_file out, std::shared_ptr<const request_con
                [this](std::string_view body) { on_body(body); }) {
     // Body flushes go into the reply's stream, not straight onto the channel.
     out_.set_deliver([stream = stream_](async_chat& c, producer_ptr bytes) {
+        if (stream->abandoned) return;  // `bytes` is dropped: the writer learns its client went
         stream->chunks.push_back(std::move(bytes));
         c.update_interest();
     });
@@ -129,7 +143,10 @@ void script_output::on_head(const cgi::scan_result& result) {
         remaining_ = *result.content_length;
     out_.flush_then([rep = std::move(rep), req = request_, stream = stream_](async_chat& c) {
         auto r = req.lock();
-        if (!r || r->is_done()) return;
+        if (!r || r->is_done()) {
+            stream->abandon();
+            return;
+        }
         stream->channel = std::static_pointer_cast<async_chat>(c.shared_from_this());
         cgi::apply_reply(*r, rep);
         if (!rep.page.empty()) r->push(rep.page);

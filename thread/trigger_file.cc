@@ -22,14 +22,20 @@ void trigger_file::shared_state::mark_gone() {
 
 // Hands its bytes to the channel once, and gives their count back to the writer when the
 // channel pulls them, or when it is destroyed unpulled (the thunk never ran, the channel's queue
-// was dropped): whichever way the bytes go, a waiting writer is released.
+// was dropped): whichever way the bytes go, a waiting writer is released. Bytes destroyed
+// unpulled never reach the client, so the writer is also told the channel has gone: a writer
+// waiting for room when its client hung up wakes with connection_error instead of writing
+// another buffer into nothing.
 class trigger_file::chunk : public producer {
 public:
     chunk(std::shared_ptr<shared_state> s, std::string data)
         : state_(std::move(s)), data_(std::move(data)), counted_(data_.size()) {}
     chunk(chunk&& o) noexcept
         : state_(o.state_), data_(std::move(o.data_)), counted_(std::exchange(o.counted_, 0)) {}
-    ~chunk() override { give_back(); }
+    ~chunk() override {
+        if (counted_) state_->mark_gone();  // dropped before the channel pulled it
+        give_back();
+    }
     std::string more() override {
         std::string out = std::move(data_);
         data_.clear();

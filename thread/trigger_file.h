@@ -20,7 +20,8 @@
 // When the client has gone. The writer never touches the channel itself, and never locks the
 // weak_ptr it holds: each thunk locks it in the loop thread. A thunk that finds the channel gone
 // (destroyed, closed, or handed off with del_channel()) drops its bytes and sets a flag that the
-// worker reads. From then on write(), writeline(), writelines() and flush() throw
+// worker reads; so does a flush that reached the channel but was dropped unsent (the channel
+// closed with it still queued). From then on write(), writeline(), writelines() and flush() throw
 // medusa::thread::connection_error (medusa's ConnectionError, raised by a write to a dead peer),
 // so a long computation can stop early. Bytes written between the hang-up and the moment the
 // loop notices are dropped without an error: the worker learns of it at its next write after
@@ -31,8 +32,9 @@
 // pulled; past max_in_flight (1 MiB by default, the channel's own high-water mark) write() and
 // flush() wait until the client has read enough, so a worker producing 10 GB for a client that
 // reads slowly holds about 1 MiB, not 10 GB. The wait ends when the channel pulls the bytes, or
-// when it goes away (its queue is dropped), or when the trigger is closed (queued thunks are
-// dropped): shut the worker pool down while the loop still runs, or close the channels first.
+// when it goes away (its queue is dropped: connection_error), or when the trigger is closed
+// (queued thunks are dropped: connection_error): shut the worker pool down while the loop still
+// runs, or close the channels first (close_all(), as medusa-demo does at exit).
 //
 // Threads: one thread at a time uses a trigger_file (it is moved, not shared, into the worker).
 // The destructor calls close() if nobody did, so a worker that leaves by an exception still

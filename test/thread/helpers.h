@@ -1,12 +1,21 @@
 // Shared pieces of the thread suite: a socketpair-backed async_chat, a loop runner with a
-// deadline, a reader for the peer end, and a thread-safe capture of the log.
+// deadline, a reader for the peer end, a blocking loopback client, a count of open descriptors,
+// and a thread-safe capture of the log.
 #pragma once
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <stdexcept>
+
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -86,6 +95,121 @@ struct peer_reader {
     bool run_until_eof(socket_map& map, clock::duration limit = 20s) {
         return run_until(map, [&] { return eof; }, limit);
     }
+};
+
+// A blocking loopback TCP client; every read times out after 10 s.
+class tcp_client {
+public:
+    explicit tcp_client(uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        timeval tv{10, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (connect_to(fd_, port) != 0) throw std::runtime_error("connect");
+    }
+    ~tcp_client() { hang_up(); }
+    tcp_client(const tcp_client&) = delete;
+    tcp_client& operator=(const tcp_client&) = delete;
+
+    // 0, or the errno of a connect() to 127.0.0.1:port (ECONNREFUSED: nobody listens).
+    static int connect_to(int fd, uint16_t port) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+    }
+    static int try_connect(uint16_t port) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int e = connect_to(fd, port);
+        ::close(fd);
+        return e;
+    }
+
+    int fd() const { return fd_; }
+    void send(std::string_view s) {
+        while (!s.empty()) {
+            ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+            if (n <= 0) throw std::runtime_error("send");
+            s.remove_prefix(size_t(n));
+        }
+    }
+    // Everything until the server closes (or the timeout).
+    std::string read_all() {
+        std::string out;
+        read_to_end(out);
+        return out;
+    }
+    // Appends everything until the connection ends; returns how it ended: 0 for end of file,
+    // else the errno of the failed recv() (ECONNRESET; EAGAIN when the 10 s timeout ran out).
+    int read_to_end(std::string& out) {
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n > 0) {
+                out.append(buf, size_t(n));
+                continue;
+            }
+            if (n == 0) return 0;
+            if (errno == EINTR) continue;
+            return errno;
+        }
+    }
+    // At least `n` bytes (fewer on timeout or close).
+    std::string read_some(size_t n) {
+        std::string out;
+        char buf[16384];
+        while (out.size() < n) {
+            ssize_t k = ::recv(fd_, buf, sizeof buf, 0);
+            if (k <= 0) break;
+            out.append(buf, size_t(k));
+        }
+        return out;
+    }
+    void hang_up() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// Descriptors open in this process now (a leak shows as a difference between two counts).
+inline int count_open_fds() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+        --n;  // the directory stream's own descriptor
+    }
+    return n;
+}
+
+// A gate jobs wait at, bounded in time so a broken test fails instead of hanging.
+class gate {
+public:
+    void wait() {
+        std::unique_lock lock(m_);
+        ++waiting_;
+        cv_.notify_all();
+        cv_.wait_for(lock, 20s, [this] { return open_; });
+    }
+    bool wait_for_waiters(int n) {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, 20s, [&] { return waiting_ >= n; });
+    }
+    void open() {
+        std::lock_guard lock(m_);
+        open_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    int waiting_ = 0;
+    bool open_ = false;
 };
 
 // Captures log lines (from any thread) while alive; stderr again afterwards.

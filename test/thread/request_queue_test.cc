@@ -24,32 +24,6 @@ namespace {
 
 using namespace testing;
 
-// A gate jobs wait at, bounded in time so a broken test fails instead of hanging.
-class gate {
-public:
-    void wait() {
-        std::unique_lock lock(m_);
-        ++waiting_;
-        cv_.notify_all();
-        cv_.wait_for(lock, 20s, [this] { return open_; });
-    }
-    bool wait_for_waiters(int n) {
-        std::unique_lock lock(m_);
-        return cv_.wait_for(lock, 20s, [&] { return waiting_ >= n; });
-    }
-    void open() {
-        std::lock_guard lock(m_);
-        open_ = true;
-        cv_.notify_all();
-    }
-
-private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    int waiting_ = 0;
-    bool open_ = false;
-};
-
 TEST(RequestQueue, FifoAndBoundedPutLeavesARefusedJobWithItsCaller) {
     request_queue q(2);
     std::string order;

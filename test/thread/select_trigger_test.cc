@@ -7,6 +7,7 @@
 #include <atomic>
 #include <latch>
 #include <stdexcept>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -120,6 +121,51 @@ TEST_P(TriggerKind, ThunkPulledByAThunkRunsOnALaterPass) {
     ASSERT_TRUE(run_until(map, [&] { return order.size() == 3; }));
     EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
     EXPECT_EQ(trigger->stats().drains, 2u);
+}
+
+TEST_P(TriggerKind, ManyThreadsPullingWhileTheLoopClosesTheTrigger) {
+    // Shutdown with pullers still running: every thunk is destroyed exactly once (run, dropped by
+    // close(), or refused and destroyed in its puller), and none runs after close().
+    constexpr int threads = 8, pulls_each = 5000;
+    socket_map map(backend::epoll);
+    auto trigger = select_trigger::create(map, GetParam());
+
+    // Each thunk holds the only reference to one token; the token counts its destruction.
+    struct token {
+        std::atomic<int>* destroyed;
+        ~token() { ++*destroyed; }
+    };
+    std::atomic<int> destroyed{0}, refused{0};
+    int ran = 0, ran_after_close = 0;  // loop thread only
+    bool closed_now = false;           // loop thread only
+
+    std::latch start(threads + 1);
+    std::vector<std::thread> pullers;
+    for (int t = 0; t < threads; ++t) {
+        pullers.emplace_back([&] {
+            start.arrive_and_wait();
+            for (int i = 0; i < pulls_each; ++i) {
+                bool ok = trigger->pull_trigger([&, t = std::make_shared<token>(&destroyed)] {
+                    ++ran;
+                    if (closed_now) ++ran_after_close;
+                });
+                if (!ok) ++refused;
+            }
+        });
+    }
+    start.arrive_and_wait();
+    ASSERT_TRUE(run_until(map, [&] { return ran >= threads * pulls_each / 4; }, 60s));
+    trigger->close();  // as close_all() does at shutdown, with the pullers still going
+    closed_now = true;
+    for (int i = 0; i < 5; ++i) map.poll_once(std::chrono::milliseconds(1));
+    for (auto& p : pullers) p.join();
+    for (int i = 0; i < 5; ++i) map.poll_once(std::chrono::milliseconds(1));
+
+    EXPECT_EQ(ran_after_close, 0);
+    EXPECT_EQ(destroyed.load(), threads * pulls_each);  // none leaked, none destroyed twice
+    EXPECT_LE(ran + refused.load(), threads * pulls_each);
+    EXPECT_EQ(uint64_t(ran), trigger->stats().thunks_run);
+    EXPECT_FALSE(trigger->pull_trigger([] {}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, TriggerKind, ::testing::Values(kind::eventfd, kind::pipe),

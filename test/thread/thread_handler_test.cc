@@ -65,55 +65,7 @@ struct script_server {
     uint16_t port() const { return server->port(); }
 };
 
-// A blocking loopback client; every read times out after 10 s.
-class client {
-public:
-    explicit client(uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        timeval tv{10, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-            throw std::runtime_error("connect");
-    }
-    ~client() { hang_up(); }
-    void send(std::string_view s) {
-        while (!s.empty()) {
-            ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-            if (n <= 0) throw std::runtime_error("send");
-            s.remove_prefix(size_t(n));
-        }
-    }
-    // Everything until the server closes (or the timeout).
-    std::string read_all() {
-        std::string out;
-        char buf[16384];
-        ssize_t n;
-        while ((n = ::recv(fd_, buf, sizeof buf, 0)) > 0) out.append(buf, size_t(n));
-        return out;
-    }
-    // At least `n` bytes (fewer on timeout or close).
-    std::string read_some(size_t n) {
-        std::string out;
-        char buf[16384];
-        while (out.size() < n) {
-            ssize_t k = ::recv(fd_, buf, sizeof buf, 0);
-            if (k <= 0) break;
-            out.append(buf, size_t(k));
-        }
-        return out;
-    }
-    void hang_up() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
+using client = tcp_client;
 
 std::string get(uint16_t port, std::string_view request) {
     client c(port);
@@ -242,31 +194,6 @@ TEST(ScriptHandler, AScriptThatThrowsAfterItsHeadKeepsItsPartialBodyThenCloses) 
     EXPECT_EQ(r.find("\r\n0\r\n\r\n"), std::string::npos) << r;
     EXPECT_TRUE(log.contains("script failed mid-body"));
 }
-
-class gate {
-public:
-    void wait() {
-        std::unique_lock lock(m_);
-        ++waiting_;
-        cv_.notify_all();
-        cv_.wait_for(lock, std::chrono::seconds(20), [this] { return open_; });
-    }
-    bool wait_for_waiters(int n) {
-        std::unique_lock lock(m_);
-        return cv_.wait_for(lock, std::chrono::seconds(20), [&] { return waiting_ >= n; });
-    }
-    void open() {
-        std::lock_guard lock(m_);
-        open_ = true;
-        cv_.notify_all();
-    }
-
-private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    int waiting_ = 0;
-    bool open_ = false;
-};
 
 TEST(ScriptHandler, AFullQueueIsAnswered503AtOnce) {
     script_server s(1, 1);
