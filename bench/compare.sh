@@ -1,35 +1,58 @@
 #!/usr/bin/env bash
-# Load comparison: medusa-demo against nginx, lighttpd and bare_epoll, on the same files, the same
-# CPU, the same client.
+# Load comparison: medusa-demo against nginx, lighttpd, bare_epoll and medusa 0.5.4 itself (Python),
+# on the same files, the same CPU, the same client; then each server again, fresh, holding
+# thousands of idle keep-alive connections. Ends with the performance issue's targets, each met or
+# not.
 #
-#   make bench-compare               full run: 12 rows x RUNS runs x DURATION seconds per server
-#   QUICK=1 make bench-compare       smoke run: 1 run of 2 s, 6 rows
+#   make bench-compare               full run: 12 rows x RUNS runs x DURATION seconds per server,
+#                                    then the idle section (about 25 min)
+#   QUICK=1 make bench-compare       smoke run: 1 run of 2 s, 7 rows, 2,000 idle connections
 #   BUILD=build bench/compare.sh     the script alone (binaries must be built)
 #
 # Environment:
 #   DURATION=5 RUNS=3   seconds per run, runs per cell (the table shows medians)
-#   QUICK=1             DURATION=2 RUNS=1 and fewer rows, unless DURATION/RUNS are given too
-#   SERVERS="medusa nginx lighttpd bare"   which servers to start (peers that fail to start are
-#                       reported and left out; medusa is skipped when its binary is missing)
+#   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
+#   SERVERS="medusa nginx lighttpd bare medusa-py"   which servers to start (peers that fail to
+#                       start are reported and left out; medusa is skipped when its binary is
+#                       missing)
 #   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll)
-#   MEDUSA_ARGS=""                         more flags for medusa-demo
+#   MEDUSA_ARGS=""                         more flags for medusa-demo (after the script's own)
+#   MEDUSA_LOG=0        1: keep medusa-demo's access log (the peers run with theirs off)
 #   SERVER_CPU=0 CLIENT_CPU=1              where servers and the load generator are pinned
+#   PYTHON=/usr/bin/python3                runs medusa-py and the idle client (needs the system's
+#                       python3 for supervisor.medusa)
+#   IDLE=1              0: skip the idle section
+#   IDLE_CONNS=10000    idle keep-alive connections held open in the idle section
+#   IDLE_BACKENDS="epoll poll select"      medusa-demo's backends in the idle section
+#   IDLE_RUNS=RUNS      wrk runs per cell in the idle section
+#   MEDUSA_PY_IDLE=900  idle connections for medusa-py (its select() loop ends past fd 1023)
 #   KEEP_TMP=1          keep the temp dir (configs, logs, docroot) for inspection
 #
 # What it does: makes a temp docroot with 128 B, 16 KiB and 1 MiB files; starts every server on it,
 # each on a free loopback port, pinned to SERVER_CPU (nginx: one worker, access log off, sendfile
-# on; lighttpd: one process, no access log; bare_epoll: a fixed reply from memory, the ceiling);
-# checks that each serves every file with status 200 and the right Content-Length; then drives
-# each with wrk (keep-alive, 1, 50 and 500 connections) or ab (-c 50, a new connection per
+# on; lighttpd: one process, no access log; bare_epoll: a fixed reply from memory, the ceiling;
+# medusa-py: medusa 0.5.4 from supervisor's package, bench/medusa_py/start_medusa.py, no access
+# log); checks that each serves every file with status 200 and the right Content-Length; then
+# drives each with wrk (keep-alive, 1, 50 and 500 connections) or ab (-c 50, a new connection per
 # request), pinned to CLIENT_CPU. Runs of different servers are interleaved so drift on the
 # machine hits all of them alike. Server CPU time per request is the growth of utime+stime in
 # /proc/PID/stat (the server and its children) over the run, divided by the requests completed.
 #
-# It installs nginx, lighttpd, wrk and apache2-utils from Debian's packages when missing, and
-# stops and disables the system services the packages may have started: it runs only its own
-# instances, from its own config files. Everything it starts is stopped on exit (by pid).
-# Output: a markdown table on stdout, also written to bench/results/compare-DATE.md; progress
-# goes to stderr.
+# Idle section: each server (medusa-demo once per IDLE_BACKENDS) is started again, fresh, and
+# measured with wrk at 1 and 50 connections on 128b.bin; then bench/idle/idle_conns.py opens
+# IDLE_CONNS connections, one request and reply on each, and holds them idle; the server's RSS
+# (VmRSS, with its children) before and after gives the user memory per idle connection; wrk at
+# 1 and 50 connections again, with the idle connections open, gives the throughput ratio. After
+# the idle connections are released, one more request must get its 200. On the select backend
+# the server must refuse what it cannot hold (fd >= 1024) with a log line: the script counts those
+# lines, and skips wrk there (every new connection would be refused while the idle ones hold the
+# low descriptors).
+#
+# It installs nginx, lighttpd, wrk, apache2-utils and supervisor (for medusa-py) from Debian's
+# packages when missing, and stops and disables the system services the packages may have
+# started: it runs only its own instances, from its own config files. Everything it starts is
+# stopped on exit (by pid). Output: a markdown report on stdout, also written to
+# bench/results/compare-DATE.md; progress goes to stderr.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,22 +63,32 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     DURATION=${DURATION:-2}
     RUNS=${RUNS:-1}
+    IDLE_CONNS=${IDLE_CONNS:-2000}
+    IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-60}
 else
     DURATION=${DURATION:-5}
     RUNS=${RUNS:-3}
+    IDLE_CONNS=${IDLE_CONNS:-10000}
+    IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-120}
 fi
-SERVERS=${SERVERS:-"medusa nginx lighttpd bare"}
+SERVERS=${SERVERS:-"medusa nginx lighttpd bare medusa-py"}
 MEDUSA_BACKEND=${MEDUSA_BACKEND:-epoll}
+MEDUSA_LOG=${MEDUSA_LOG:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 MEDUSA_BIN=${MEDUSA_BIN:-$BUILD/bin/medusa-demo}
 BARE_BIN=${BARE_BIN:-$BUILD/bin/bare_epoll}
+PYTHON=${PYTHON:-/usr/bin/python3}
+IDLE=${IDLE:-1}
+IDLE_BACKENDS=${IDLE_BACKENDS:-"epoll poll select"}
+IDLE_RUNS=${IDLE_RUNS:-$RUNS}
+MEDUSA_PY_IDLE=${MEDUSA_PY_IDLE:-900}
 
 # Rows: FILE:LOAD. LOAD is cN (wrk, keep-alive, N connections) or abN (ab -c N, one connection
 # per request).
 FILES="128b.bin 16k.bin 1m.bin"
 if [ "$QUICK" = 1 ]; then
-    ROWS="128b.bin:c1 128b.bin:c50 128b.bin:c500 128b.bin:ab50 16k.bin:c50 1m.bin:c50"
+    ROWS="128b.bin:c1 128b.bin:c50 128b.bin:c500 128b.bin:ab50 16k.bin:c50 1m.bin:c1 1m.bin:c50"
 else
     ROWS=""
     for f in $FILES; do for l in c1 c50 c500 ab50; do ROWS="$ROWS $f:$l"; done; done
@@ -63,26 +96,34 @@ fi
 
 log() { echo "compare: $*" >&2; }
 die() { log "$*"; exit 1; }
+wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------------------------------------
 # Tools
 
+medusa_py_importable() { "$PYTHON" -c 'import supervisor.http, supervisor.medusa.default_handler' 2>/dev/null; }
+
 install_tools() {
-    local missing="" installed_servers=""
-    command -v nginx >/dev/null || { missing="$missing nginx"; installed_servers="$installed_servers nginx"; }
-    command -v lighttpd >/dev/null || { missing="$missing lighttpd"; installed_servers="$installed_servers lighttpd"; }
+    local missing="" services=""
+    command -v nginx >/dev/null || { missing="$missing nginx"; services="$services nginx"; }
+    command -v lighttpd >/dev/null || { missing="$missing lighttpd"; services="$services lighttpd"; }
     command -v wrk >/dev/null || missing="$missing wrk"
     command -v ab >/dev/null || missing="$missing apache2-utils"
     command -v taskset >/dev/null || missing="$missing util-linux"
+    [ -x "$PYTHON" ] || missing="$missing python3"
+    if wants medusa-py && ! medusa_py_importable; then
+        missing="$missing supervisor"; services="$services supervisor"
+    fi
     [ -z "$missing" ] && return 0
     [ "$(id -u)" = 0 ] || die "missing Debian packages; run: sudo apt-get install -y$missing"
     log "installing$missing"
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
-    # A package install may start the distribution's service (port 80, its own config). This
-    # benchmark runs only its own instances: stop and disable what the install started.
+    # A package install may start the distribution's service (nginx and lighttpd on port 80,
+    # supervisord with its own config). This benchmark runs only its own instances: stop and
+    # disable what the install started.
     local svc
-    for svc in $installed_servers; do
+    for svc in $services; do
         if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
             systemctl disable --now "$svc" >&2 || true
         elif [ -x "/etc/init.d/$svc" ]; then
@@ -96,7 +137,7 @@ install_tools() {
 # Processes we started: name -> pid. Stopped on exit, children first collected so that an nginx
 # worker is not orphaned if its master has to be killed.
 
-declare -A PID PORT
+declare -A PID=() PORT=()
 TMP=""
 
 descendants() {  # PID -> every descendant pid, from /proc (no /proc/PID/task/*/children needed)
@@ -111,19 +152,25 @@ descendants() {  # PID -> every descendant pid, from /proc (no /proc/PID/task/*/
     for k in "${kids[@]}"; do echo "$k"; descendants "$k"; done
 }
 
-cleanup() {
-    local name pid all p i
-    for name in "${!PID[@]}"; do
-        pid=${PID[$name]}
-        all="$pid $(descendants "$pid" | tr '\n' ' ')"
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
-        wait "$pid" 2>/dev/null || true
+# Stop NAME (SIGTERM, then SIGKILL for it and its children after 3 s) and forget its pid.
+stop_one() {
+    local name=$1 pid all p i
+    pid=${PID[$name]:-}
+    [ -n "$pid" ] || return 0
+    all="$pid $(descendants "$pid" | tr '\n' ' ')"
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
     done
+    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$pid" 2>/dev/null || true
+    unset "PID[$name]"
+}
+
+cleanup() {
+    local name
+    for name in "${!PID[@]}"; do stop_one "$name"; done
     if [ -n "$TMP" ] && [ -d "$TMP" ]; then
         if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
     fi
@@ -131,14 +178,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on (connect is refused), not yet handed to another server.
+# A loopback port nobody listens on (connect is refused), that no socket uses (ss), not yet
+# handed to another server. Taken below the kernel's ephemeral range: the idle client's and
+# wrk's closed connections leave thousands of ephemeral ports in TIME_WAIT for a minute, and a
+# server cannot bind one of those, SO_REUSEADDR or not (seen: bind(127.0.0.1:36500) failed with
+# EADDRINUSE right after the previous idle case).
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
-    local p i used
+    local p i used lo=10000 span
+    span=$(( EPHEMERAL_LOW - lo ))
+    [ "$span" -ge 1000 ] || { lo=20000; span=30000; }
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        p=$(( lo + (RANDOM * 32768 + RANDOM) % span ))
         used=0
         for q in "${PORT[@]}"; do [ "$q" = "$p" ] && used=1; done
         [ "$used" = 1 ] && continue
+        if command -v ss >/dev/null && [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then continue; fi
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
     done
     die "no free loopback port found"
@@ -179,7 +234,10 @@ wait_ready() {
 
 # ---------------------------------------------------------------------------------------------
 # Servers: each start_NAME writes its config, starts it pinned to SERVER_CPU in the foreground
-# (no daemon), and records its pid and port.
+# (no daemon), and records its pid and port. start_server NAME picks the function (medusa-py's
+# is start_medusa_py).
+
+start_server() { "start_${1//-/_}"; }
 
 start_bare() {
     [ -x "$BARE_BIN" ] || { log "bare: $BARE_BIN not built (make $BARE_BIN)"; return 1; }
@@ -189,15 +247,47 @@ start_bare() {
     PID[bare]=$!
 }
 
+# medusa-demo's flags beyond address, root and backend, from what its --help offers: no access
+# log (the peers have theirs off; MEDUSA_LOG=1 keeps it), no chat server (its fixed default port
+# would collide between runs and with anything else on the machine), no thread modules (the peers
+# serve files only; MEDUSA_ARGS="--threads 2" puts them back).
+MEDUSA_FLAGS=""
+medusa_flags() {
+    local help
+    help=$("$MEDUSA_BIN" --help 2>&1 || true)
+    MEDUSA_FLAGS=""
+    if [ "$MEDUSA_LOG" != 1 ] && [[ $help == *--no-log* ]]; then MEDUSA_FLAGS="$MEDUSA_FLAGS --no-log"; fi
+    if [[ $help == *--chat-port* ]]; then MEDUSA_FLAGS="$MEDUSA_FLAGS --chat-port 0"; fi
+    if [[ $help == *--threads* ]]; then MEDUSA_FLAGS="$MEDUSA_FLAGS --threads 0"; fi
+    MEDUSA_FLAGS=${MEDUSA_FLAGS# }
+}
+
 start_medusa() {
     [ -x "$MEDUSA_BIN" ] || { log "medusa: $MEDUSA_BIN not built (make $MEDUSA_BIN)"; return 1; }
     PORT[medusa]=$(free_port)
     taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa]}" \
-        --root "$TMP/root" --backend "$MEDUSA_BACKEND" ${MEDUSA_ARGS:-} >>"$TMP/medusa.log" 2>&1 &
+        --root "$TMP/root" --backend "$MEDUSA_BACKEND" $MEDUSA_FLAGS ${MEDUSA_ARGS:-} \
+        >>"$TMP/medusa.log" 2>&1 &
     PID[medusa]=$!
 }
 
+start_medusa_py() {
+    medusa_py_importable || { log "medusa-py: $PYTHON cannot import supervisor.medusa (apt-get install supervisor)"; return 1; }
+    PORT[medusa-py]=$(free_port)
+    taskset -c "$SERVER_CPU" "$PYTHON" bench/medusa_py/start_medusa.py --host 127.0.0.1 \
+        --port "${PORT[medusa-py]}" --root "$TMP/root" >>"$TMP/medusa-py.log" 2>&1 &
+    PID[medusa-py]=$!
+}
+
+# nginx and lighttpd get room for the idle section's connections: nginx counts every connection
+# against worker_connections; lighttpd allows at most half its max-fds as connections (one fd for
+# the socket, one for a file it serves).
+FD_LIMIT=1024
+conn_room() { local want=$(( IDLE_CONNS + 1024 )); [ "$want" -lt 8192 ] && want=8192; echo "$want"; }
+
 start_nginx() {
+    local conns
+    conns=$(conn_room); [ "$conns" -gt $(( FD_LIMIT - 200 )) ] && conns=$(( FD_LIMIT - 200 ))
     PORT[nginx]=$(free_port)
     mkdir -p "$TMP/nginx"
     cat >"$TMP/nginx/nginx.conf" <<EOF
@@ -205,15 +295,15 @@ start_nginx() {
 daemon off;
 master_process on;
 worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile $FD_LIMIT;
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx.log warn;
-events { worker_connections 8192; }
+events { worker_connections $conns; }
 http {
     access_log off;
     sendfile on;
     keepalive_requests 1000000;
-    keepalive_timeout 60s;
+    keepalive_timeout 600s;
     default_type application/octet-stream;
     client_body_temp_path $TMP/nginx/body;
     proxy_temp_path $TMP/nginx/proxy;
@@ -231,7 +321,10 @@ EOF
     PID[nginx]=$!
 }
 
+LIGHTTPD_CONNS=8192
 start_lighttpd() {
+    LIGHTTPD_CONNS=$(conn_room)
+    [ "$LIGHTTPD_CONNS" -gt $(( FD_LIMIT / 2 )) ] && LIGHTTPD_CONNS=$(( FD_LIMIT / 2 ))
     PORT[lighttpd]=$(free_port)
     cat >"$TMP/lighttpd.conf" <<EOF
 # One process (no max-worker), no mod_accesslog; keep-alive connections are not cut after N requests.
@@ -240,10 +333,10 @@ server.document-root = "$TMP/root"
 server.bind = "127.0.0.1"
 server.port = ${PORT[lighttpd]}
 server.errorlog = "$TMP/lighttpd.log"
-server.max-fds = 16384
-server.max-connections = 8192
+server.max-fds = $(( LIGHTTPD_CONNS * 2 ))
+server.max-connections = $LIGHTTPD_CONNS
 server.max-keep-alive-requests = 1000000
-server.max-keep-alive-idle = 60
+server.max-keep-alive-idle = 600
 mimetype.assign = ( "" => "application/octet-stream" )
 EOF
     taskset -c "$SERVER_CPU" lighttpd -D -f "$TMP/lighttpd.conf" >>"$TMP/lighttpd.log" 2>&1 &
@@ -259,6 +352,15 @@ cpu_ticks() {  # utime+stime of PID and its descendants, in clock ticks
     local p total=0 t
     for p in "$1" $(descendants "$1"); do
         t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        total=$(( total + ${t:-0} ))
+    done
+    echo "$total"
+}
+
+rss_kb() {  # VmRSS of PID and its descendants, in KiB
+    local p total=0 t
+    for p in "$1" $(descendants "$1"); do
+        t=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
         total=$(( total + ${t:-0} ))
     done
     echo "$total"
@@ -316,10 +418,119 @@ run_load() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Idle section. One case: KEY (server/backend) SERVER BACKEND N. Results in the I_* arrays.
+
+IDLE_KEYS=""   # the cases in the order they ran: SERVER/BACKEND (BACKEND "-" for the peers)
+declare -A I_N=() I_HELD=() I_FAILED=() I_UNFIN=() I_RSS0=() I_RSS1=() I_BPC=() I_B1=() I_B50=() \
+    I_I1=() I_I50=() I_ERR=() I_OPEN=() I_AFTER=() I_REFUSED=() I_ALIVE=() I_NOTE=()
+
+idle_case() {
+    local key=$1 s=$2 b=$3 n=$4 run out line rc i saved_backend=$MEDUSA_BACKEND
+    IDLE_KEYS="$IDLE_KEYS $key"
+    I_N[$key]=$n; I_ERR[$key]=0; I_B1[$key]=""; I_B50[$key]=""; I_I1[$key]=""; I_I50[$key]=""
+    : >"$TMP/$s.log"
+    [ "$s" = medusa ] && MEDUSA_BACKEND=$b
+    if ! { start_server "$s" && wait_ready "$s"; }; then
+        MEDUSA_BACKEND=$saved_backend
+        I_NOTE[$key]="did not start"; log "idle $key: did not start"; stop_one "$s"; return
+    fi
+    MEDUSA_BACKEND=$saved_backend
+    log "idle $key: fresh on 127.0.0.1:${PORT[$s]} (pid ${PID[$s]})"
+    # medusa-demo on select cannot take a new connection while the idle ones hold every fd below
+    # 1024: wrk would measure refusals. There the case checks the refusal and the recovery only.
+    local with_wrk=1
+    [ "$key" = medusa/select ] && with_wrk=0
+
+    if [ "$with_wrk" = 1 ]; then
+        for run in $(seq 1 "$IDLE_RUNS"); do
+            run_load "$s" 128b.bin c1;  I_B1[$key]="${I_B1[$key]} $R_RPS"
+            log "idle $key no idle conns, 1 conn run $run: $R_RPS req/s, $R_ERR errors"
+            run_load "$s" 128b.bin c50; I_B50[$key]="${I_B50[$key]} $R_RPS"
+            log "idle $key no idle conns, 50 conns run $run: $R_RPS req/s, $R_ERR errors"
+        done
+    fi
+
+    I_RSS0[$key]=$(rss_kb "${PID[$s]}")
+    out="$TMP/idle-${key//\//-}.out"
+    taskset -c "$CLIENT_CPU" "$PYTHON" bench/idle/idle_conns.py --port "${PORT[$s]}" --count "$n" \
+        --open-timeout "$IDLE_OPEN_TIMEOUT" --hold $(( IDLE_RUNS * 2 * (DURATION + 35) + 300 )) \
+        >"$out" 2>"$out.err" &
+    PID[idle-client]=$!
+    line=""
+    for i in $(seq 1 $(( (IDLE_OPEN_TIMEOUT + 30) * 5 ))); do
+        line=$(grep '^ready ' "$out" 2>/dev/null || true)
+        [ -n "$line" ] && break
+        kill -0 "${PID[idle-client]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    if [ -z "$line" ]; then
+        I_NOTE[$key]="idle client gave no result"; log "idle $key: idle client gave no result:"
+        cat "$out.err" >&2 || true
+        stop_one idle-client; stop_one "$s"; return
+    fi
+    I_HELD[$key]=$(echo "$line" | sed -n 's/.* held=\([0-9]*\).*/\1/p')
+    I_FAILED[$key]=$(echo "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
+    I_UNFIN[$key]=$(echo "$line" | sed -n 's/.* unfinished=\([0-9]*\).*/\1/p')
+    log "idle $key: $line"
+    sed 's/^/compare:   /' "$out.err" >&2 || true
+    I_RSS1[$key]=$(rss_kb "${PID[$s]}")
+    if [ "${I_HELD[$key]}" -gt 0 ]; then
+        I_BPC[$key]=$(awk -v a="${I_RSS0[$key]}" -v b="${I_RSS1[$key]}" -v n="${I_HELD[$key]}" \
+            'BEGIN { printf "%.0f", (b - a) * 1024 / n }')
+    fi
+    log "idle $key: RSS ${I_RSS0[$key]} KiB -> ${I_RSS1[$key]} KiB with ${I_HELD[$key]} idle (${I_BPC[$key]:-?} B each)"
+
+    if [ "$with_wrk" = 1 ] && [ "${I_HELD[$key]}" -gt 0 ]; then
+        for run in $(seq 1 "$IDLE_RUNS"); do
+            run_load "$s" 128b.bin c1;  I_I1[$key]="${I_I1[$key]} $R_RPS"; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
+            log "idle $key with ${I_HELD[$key]} idle, 1 conn run $run: $R_RPS req/s, $R_ERR errors"
+            run_load "$s" 128b.bin c50; I_I50[$key]="${I_I50[$key]} $R_RPS"; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
+            log "idle $key with ${I_HELD[$key]} idle, 50 conns run $run: $R_RPS req/s, $R_ERR errors"
+        done
+    fi
+
+    if kill -0 "${PID[$s]}" 2>/dev/null; then I_ALIVE[$key]=yes; else I_ALIVE[$key]=no; fi
+    kill -TERM "${PID[idle-client]}" 2>/dev/null || true
+    rc=0; wait "${PID[idle-client]}" 2>/dev/null || rc=$?
+    unset "PID[idle-client]"
+    line=$(grep '^done ' "$out" 2>/dev/null || true)
+    I_OPEN[$key]=$(echo "$line" | sed -n 's/.* still_open=\([0-9]*\).*/\1/p')
+    log "idle $key: ${line:-idle client ended without a summary (status $rc)}"
+
+    # The idle connections are gone: a normal request must be served again.
+    sleep 0.5
+    if [ "$(http_head "${PORT[$s]}" /128b.bin 2>/dev/null || true)" = "200 128" ]; then I_AFTER[$key]=yes; else I_AFTER[$key]=no; fi
+    if [ "$s" = medusa ]; then I_REFUSED[$key]=$(grep -c 'FD_SETSIZE' "$TMP/medusa.log" || true); fi
+    stop_one "$s"
+}
+
+idle_section() {
+    local s b n
+    for s in $ACTIVE; do
+        n=$IDLE_CONNS
+        case $s in
+            medusa)
+                for b in $IDLE_BACKENDS; do idle_case "medusa/$b" medusa "$b" "$n"; done
+                continue ;;
+            medusa-py) [ "$n" -gt "$MEDUSA_PY_IDLE" ] && n=$MEDUSA_PY_IDLE; b=select ;;
+            lighttpd) [ "$n" -gt $(( LIGHTTPD_CONNS - 100 )) ] && n=$(( LIGHTTPD_CONNS - 100 )); b=- ;;
+            *) b=- ;;
+        esac
+        idle_case "$s/$b" "$s" "$b" "$n"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Main
 
 install_tools
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+FD_LIMIT=$(ulimit -n)
+if [ $(( IDLE_CONNS + 200 )) -gt "$FD_LIMIT" ]; then
+    log "IDLE_CONNS=$IDLE_CONNS needs more descriptors than the limit ($FD_LIMIT): using $(( FD_LIMIT - 200 ))"
+    IDLE_CONNS=$(( FD_LIMIT - 200 ))
+fi
+if wants medusa && [ -x "$MEDUSA_BIN" ]; then medusa_flags; fi
 
 TMP=$(mktemp -d /tmp/medusa-compare.XXXXXX)
 chmod 755 "$TMP"    # nginx's worker runs as nobody when started as root
@@ -331,17 +542,17 @@ chmod 755 "$TMP/root"; chmod 644 "$TMP/root"/*
 
 ACTIVE=""
 for s in $SERVERS; do
-    if "start_$s" && wait_ready "$s"; then
+    if start_server "$s" && wait_ready "$s"; then
         ACTIVE="$ACTIVE $s"
         log "$s ready on 127.0.0.1:${PORT[$s]} (pid ${PID[$s]}, cpu $SERVER_CPU)"
     else
         log "$s left out"
-        if [ -n "${PID[$s]:-}" ]; then kill -TERM "${PID[$s]}" 2>/dev/null || true; wait "${PID[$s]}" 2>/dev/null || true; unset "PID[$s]"; fi
+        stop_one "$s"
     fi
 done
 [ -n "$ACTIVE" ] || die "no server started"
 
-declare -A V_RPS V_P99 V_ERR V_CPU
+declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=()
 DEAD=""
 for row in $ROWS; do
     file=${row%%:*}; load=${row#*:}
@@ -358,13 +569,17 @@ for row in $ROWS; do
             if ! kill -0 "${PID[$s]}" 2>/dev/null; then
                 log "$s died during $file $load"; DEAD="$DEAD $s"
             fi
-            # The demo may log every request: keep its log from filling the disk.
-            if [ "$s" = medusa ] && [ "$(stat -c %s "$TMP/medusa.log")" -gt 10000000 ]; then
-                : >"$TMP/medusa.log"
+            # A server run with its access log on (MEDUSA_LOG=1): keep the log from filling the disk.
+            if [ "$(stat -c %s "$TMP/$s.log" 2>/dev/null || echo 0)" -gt 10000000 ]; then
+                : >"$TMP/$s.log"
             fi
         done
     done
 done
+
+# The idle section starts every server afresh: stop the ones the load rows used.
+for s in $ACTIVE; do stop_one "$s"; done
+if [ "$IDLE" = 1 ]; then idle_section; fi
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -376,15 +591,272 @@ load_label() {
     esac
 }
 
+server_label() {
+    case $1 in
+        medusa) echo "medusa-demo" ;;
+        medusa-py) echo "medusa 0.5.4 (Python)" ;;
+        bare) echo "bare epoll" ;;
+        *) echo "$1" ;;
+    esac
+}
+
 PEERS=""
-for p in nginx lighttpd bare; do [[ " $ACTIVE " == *" $p "* ]] && PEERS="$PEERS $p"; done
+for p in nginx lighttpd bare medusa-py; do [[ " $ACTIVE " == *" $p "* ]] && PEERS="$PEERS $p"; done
+
+# Medians of one cell, or empty when the cell was not measured.
+m_rps() { [ -n "${V_RPS[$1|$2]:-}" ] && median ${V_RPS[$1|$2]} || true; }
+m_p99() { [ -n "${V_P99[$1|$2]:-}" ] && median ${V_P99[$1|$2]} || true; }
+m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
+ratio() {  # A B [DIGITS]: A / B, or — when either is missing
+    awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
+}
+times() { [ "$1" = "—" ] && echo "—" || echo "$1×"; }
+num() { [ -n "$1" ] && [ "$1" != nan ] && printf "%.${2:-0}f" "$1" || echo "—"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a != "nan" && b != "" && b != "nan" && a + 0 >= b + 0) }'; }
+
+# The idle case that stands for SERVER in the summary (medusa-demo: its epoll backend).
+idle_key() {
+    local s=$1 k
+    for k in "${!I_N[@]}"; do
+        if [ "$s" = medusa ]; then [ "$k" = medusa/epoll ] && { echo "$k"; return; }
+        elif [ "${k%%/*}" = "$s" ]; then echo "$k"; return
+        fi
+    done
+}
+idle_ratio() {  # KEY 1|50 [DIGITS] -> median with idle / median without
+    local key=$1 c=$2 d=${3:-2} with without
+    if [ "$c" = 1 ]; then with=${I_I1[$key]:-}; without=${I_B1[$key]:-}; else with=${I_I50[$key]:-}; without=${I_B50[$key]:-}; fi
+    [ -n "$with" ] && [ -n "$without" ] || { echo "—"; return; }
+    ratio "$(median $with)" "$(median $without)" "$d"
+}
+
+summary() {
+    local s hdr sep k r
+    hdr="| case |"; sep="| --- |"
+    for s in $ACTIVE; do hdr="$hdr $(server_label "$s") |"; sep="$sep ---: |"; done
+    echo "$hdr"; echo "$sep"
+    srow() {  # LABEL FUNCTION ROW [DIGITS]
+        local label=$1 fn=$2 row=$3 d=${4:-0} s r
+        r="| $label |"
+        [[ " $ROWS " == *" $row "* ]] || return 0
+        for s in $ACTIVE; do r="$r $(num "$($fn "$row" "$s")" "$d") |"; done
+        echo "$r"
+    }
+    srow "128 B, keep-alive, 50 conns: req/s" m_rps 128b.bin:c50
+    srow "server CPU per request at that load: µs" m_cpu 128b.bin:c50 1
+    srow "16 KiB, keep-alive, 50 conns: req/s" m_rps 16k.bin:c50
+    srow "1 MiB, keep-alive, 50 conns: req/s" m_rps 1m.bin:c50
+    srow "1 MiB, keep-alive, 1 conn: p99 ms" m_p99 1m.bin:c1 2
+    srow "one connection per request (ab -c 50): req/s" m_rps 128b.bin:ab50
+    [ "${#I_N[@]}" -gt 0 ] || return 0
+    r="| user memory per idle keep-alive connection: B (idle conns held) |"
+    for s in $ACTIVE; do
+        k=$(idle_key "$s")
+        if [ -n "$k" ] && [ -n "${I_BPC[$k]:-}" ]; then r="$r ${I_BPC[$k]} (${I_HELD[$k]}) |"; else r="$r — |"; fi
+    done
+    echo "$r"
+    for c in 1 50; do
+        r="| $c conn throughput with the idle conns open, vs none |"
+        for s in $ACTIVE; do
+            k=$(idle_key "$s")
+            if [ -n "$k" ]; then r="$r $(times "$(idle_ratio "$k" "$c")") |"; else r="$r — |"; fi
+        done
+        echo "$r"
+    done
+}
+
+idle_table() {
+    local k s b note rps
+    echo "| server | backend | idle conns held / tried | RSS before KiB | RSS after KiB | B per idle conn | 1 conn req/s none → idle | ×none | 50 conns req/s none → idle | ×none | errors | still open at the end | 200 after | notes |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    for k in $IDLE_KEYS; do
+        s=${k%%/*}; b=${k#*/}
+        note=${I_NOTE[$k]:-}
+        if [ -z "${I_HELD[$k]:-}" ]; then
+            echo "| $(server_label "$s") | $b | — / ${I_N[$k]} | | | | | | | | | | | $note |"; continue
+        fi
+        [ "${I_FAILED[$k]:-0}" -gt 0 ] && note="$note${note:+; }${I_FAILED[$k]} refused or failed"
+        [ "${I_UNFIN[$k]:-0}" -gt 0 ] && note="$note${note:+; }${I_UNFIN[$k]} not open in time"
+        [ -n "${I_REFUSED[$k]:-}" ] && [ "$b" = select ] && note="$note${note:+; }${I_REFUSED[$k]} refusal lines in its log"
+        [ "$s" = medusa-py ] && note="$note${note:+; }capped at MEDUSA_PY_IDLE (select)"
+        [ "${I_ALIVE[$k]:-yes}" = no ] && note="$note${note:+; }DIED"
+        rps() { [ -n "$1" ] && num "$(median $1)" || echo "—"; }
+        echo "| $(server_label "$s") | $b | ${I_HELD[$k]} / ${I_N[$k]} | ${I_RSS0[$k]} | ${I_RSS1[$k]} | ${I_BPC[$k]:-—} | $(rps "${I_B1[$k]}") → $(rps "${I_I1[$k]}") | $(idle_ratio "$k" 1) | $(rps "${I_B50[$k]}") → $(rps "${I_I50[$k]}") | $(idle_ratio "$k" 50) | ${I_ERR[$k]} | ${I_OPEN[$k]:-—} | ${I_AFTER[$k]:-—} | $note |"
+    done
+}
+
+# One line of the Targets block: TEXT STATUS [VALUE], STATUS met|fail|none.
+target() {
+    case $2 in
+        met) echo "- $1: met${3:+ ($3)}" ;;
+        fail) echo "- $1: NOT met ($3)" ;;
+        *) echo "- $1: not measured ($3)" ;;
+    esac
+}
+
+idle_absent() {  # BACKEND -> why the idle section has no medusa-demo case for it
+    if [ "$IDLE" != 1 ]; then echo "IDLE=$IDLE: no idle section"
+    elif [[ " $ACTIVE " != *" medusa "* ]]; then echo "medusa-demo not in the run"
+    else echo "$1 not in IDLE_BACKENDS"
+    fi
+}
+
+targets() {
+    local row file load a b pa pb fails="" any="" cpu_m cpu_l r k v
+    local have_l=0; [[ " $ACTIVE " == *" lighttpd "* ]] && [[ " $ACTIVE " == *" medusa "* ]] && have_l=1
+
+    # Every keep-alive row: >= 1.0x lighttpd's req/s, p99 no worse, zero errors.
+    if [ "$have_l" = 1 ]; then
+        for row in $ROWS; do
+            file=${row%%:*}; load=${row#*:}
+            [[ $load == c* ]] || continue
+            [ -n "${V_RPS[$row|medusa]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
+            any=1
+            a=$(m_rps "$row" medusa); b=$(m_rps "$row" lighttpd); pa=$(m_p99 "$row" medusa); pb=$(m_p99 "$row" lighttpd)
+            v=""
+            ge "$a" "$b" || v="$(ratio "$a" "$b" 3)×"
+            ge "$pb" "$pa" || v="$v${v:+, }p99 $pa > $pb ms"
+            [ "${V_ERR[$row|medusa]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|medusa]} errors"
+            [ -z "$v" ] || fails="$fails; $file $(load_label "$load"): $v"
+        done
+        if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" none "no keep-alive row"
+        elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" met
+        else target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" fail "${fails#; }"
+        fi
+    else
+        target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" none "medusa and lighttpd not both in the run"
+    fi
+
+    # Server CPU per request at 128 B / 50 connections: <= 0.8x lighttpd's.
+    cpu_m=$(m_cpu 128b.bin:c50 medusa); cpu_l=$(m_cpu 128b.bin:c50 lighttpd)
+    if [ -n "$cpu_m" ] && [ -n "$cpu_l" ] && [ "$cpu_m" != nan ] && [ "$cpu_l" != nan ]; then
+        r=$(ratio "$cpu_m" "$cpu_l" 3)
+        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" met "$cpu_m / $cpu_l µs = ${r}×"
+        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" fail "$cpu_m / $cpu_l µs = ${r}×"
+        fi
+    else
+        target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" none "row 128b.bin c50 without medusa and lighttpd"
+    fi
+
+    # One connection per request: >= 1.0x lighttpd (every ab row).
+    fails=""; any=""
+    for row in $ROWS; do
+        load=${row#*:}; [[ $load == ab* ]] || continue
+        a=$(m_rps "$row" medusa); b=$(m_rps "$row" lighttpd)
+        [ -n "$a" ] && [ -n "$b" ] || continue
+        any=1
+        ge "$a" "$b" && [ "${V_ERR[$row|medusa]}" = 0 ] || fails="$fails; ${row%%:*} $(ratio "$a" "$b" 3)×, ${V_ERR[$row|medusa]} errors"
+    done
+    if [ -z "$any" ]; then target "one connection per request ≥ 1.0× lighttpd" none "no ab row with medusa and lighttpd"
+    elif [ -z "$fails" ]; then target "one connection per request ≥ 1.0× lighttpd" met
+    else target "one connection per request ≥ 1.0× lighttpd" fail "${fails#; }"
+    fi
+
+    # 1 MiB at 1 connection: p99 no worse than lighttpd's.
+    pa=$(m_p99 1m.bin:c1 medusa); pb=$(m_p99 1m.bin:c1 lighttpd)
+    if [ -n "$pa" ] && [ -n "$pb" ]; then
+        if ge "$pb" "$pa"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's" met "$pa ≤ $pb ms"
+        else target "1 MiB at 1 conn: p99 ≤ lighttpd's" fail "$pa > $pb ms"
+        fi
+    else
+        target "1 MiB at 1 conn: p99 ≤ lighttpd's" none "row 1m.bin c1 without medusa and lighttpd"
+    fi
+
+    # Idle connections, epoll: memory, and throughput within 5%.
+    k=medusa/epoll
+    local held_all=""
+    if [ -n "${I_HELD[$k]:-}" ]; then
+        [ "${I_HELD[$k]}" = "${I_N[$k]}" ] || held_all="held ${I_HELD[$k]} of ${I_N[$k]}"
+        if [ -z "${I_BPC[$k]:-}" ]; then target "idle keep-alive conns: user memory ≤ 512 B each (epoll)" none "no connection held"
+        elif [ "${I_BPC[$k]}" -le 512 ] && [ -z "$held_all" ]; then target "idle keep-alive conns: user memory ≤ 512 B each (epoll)" met "${I_BPC[$k]} B at ${I_HELD[$k]} idle"
+        else target "idle keep-alive conns: user memory ≤ 512 B each (epoll)" fail "${I_BPC[$k]} B at ${I_HELD[$k]} idle${held_all:+; $held_all}"
+        fi
+        local r1 r50
+        r1=$(idle_ratio "$k" 1 3); r50=$(idle_ratio "$k" 50 3)
+        v=""
+        ge "$r1" 0.95 || v="1 conn ${r1}×"
+        ge "$r50" 0.95 || v="$v${v:+, }50 conns ${r50}×"
+        [ "${I_ERR[$k]}" = 0 ] || v="$v${v:+, }${I_ERR[$k]} errors"
+        [ "${I_OPEN[$k]:-}" = "${I_HELD[$k]}" ] || v="$v${v:+, }${I_OPEN[$k]:-?} of ${I_HELD[$k]} still open"
+        [ -z "$held_all" ] || v="$v${v:+, }$held_all"
+        if [ -z "$v" ]; then target "1 and 50 conns with ${I_HELD[$k]} idle within 5% of none (epoll)" met "${r1}×, ${r50}×"
+        else target "1 and 50 conns with ${I_N[$k]} idle within 5% of none (epoll)" fail "$v"
+        fi
+    else
+        target "idle keep-alive conns: user memory ≤ 512 B each (epoll)" none "${I_NOTE[$k]:-$(idle_absent epoll)}"
+        target "1 and 50 conns with $IDLE_CONNS idle within 5% of none (epoll)" none "${I_NOTE[$k]:-$(idle_absent epoll)}"
+    fi
+
+    # poll: may slow down, must not fail.
+    k=medusa/poll
+    if [ -n "${I_HELD[$k]:-}" ]; then
+        v=""
+        [ "${I_HELD[$k]}" = "${I_N[$k]}" ] || v="held ${I_HELD[$k]} of ${I_N[$k]}"
+        [ "${I_ERR[$k]}" = 0 ] || v="$v${v:+, }${I_ERR[$k]} wrk errors"
+        [ "${I_OPEN[$k]:-}" = "${I_HELD[$k]}" ] || v="$v${v:+, }${I_OPEN[$k]:-?} of ${I_HELD[$k]} still open"
+        [ "${I_AFTER[$k]}" = yes ] || v="$v${v:+, }no 200 afterwards"
+        [ "${I_ALIVE[$k]}" = yes ] || v="$v${v:+, }died"
+        if [ -z "$v" ]; then target "poll backend with ${I_N[$k]} idle: slower at most, no failure" met "$(idle_ratio "$k" 1)×, $(idle_ratio "$k" 50)× of none"
+        else target "poll backend with ${I_N[$k]} idle: slower at most, no failure" fail "$v"
+        fi
+    else
+        target "poll backend with idle conns: slower at most, no failure" none "${I_NOTE[$k]:-$(idle_absent poll)}"
+    fi
+
+    # select: refuses past fd 1023 with a log line, keeps serving the rest.
+    k=medusa/select
+    if [ -n "${I_HELD[$k]:-}" ]; then
+        v=""
+        if [ "${I_N[$k]}" -gt 1100 ]; then
+            [ "${I_REFUSED[$k]:-0}" -gt 0 ] || v="no refusal line in its log"
+            [ "${I_FAILED[$k]:-0}" -gt 0 ] || v="$v${v:+, }no connection refused"
+        fi
+        [ "${I_HELD[$k]}" -gt 0 ] || v="$v${v:+, }held none"
+        [ "${I_OPEN[$k]:-}" = "${I_HELD[$k]}" ] || v="$v${v:+, }${I_OPEN[$k]:-?} of ${I_HELD[$k]} still open"
+        [ "${I_AFTER[$k]}" = yes ] || v="$v${v:+, }no 200 afterwards"
+        [ "${I_ALIVE[$k]}" = yes ] || v="$v${v:+, }died"
+        if [ -z "$v" ]; then target "select backend: refuses past fd 1023 with a log line, keeps serving the rest" met "held ${I_HELD[$k]} of ${I_N[$k]}, ${I_REFUSED[$k]:-0} refusal lines, 200 afterwards"
+        else target "select backend: refuses past fd 1023 with a log line, keeps serving the rest" fail "$v"
+        fi
+    else
+        target "select backend: refuses past fd 1023 with a log line, keeps serving the rest" none "${I_NOTE[$k]:-$(idle_absent select)}"
+    fi
+
+    # The http issue's target: medusa-demo >= 1.0x nginx on every keep-alive row, zero errors.
+    fails=""; any=""
+    for row in $ROWS; do
+        file=${row%%:*}; load=${row#*:}
+        [[ $load == c* ]] && [ -n "${V_RPS[$row|medusa]:-}" ] && [ -n "${V_RPS[$row|nginx]:-}" ] || continue
+        any=1
+        a=$(m_rps "$row" medusa); b=$(m_rps "$row" nginx)
+        ge "$a" "$b" && [ "${V_ERR[$row|medusa]}" = 0 ] || fails="$fails; $file $(load_label "$load"): $(ratio "$a" "$b" 3)×, ${V_ERR[$row|medusa]} errors"
+    done
+    if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× nginx, zero errors (http issue)" none "medusa and nginx not both in the run"
+    elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× nginx, zero errors (http issue)" met
+    else target "every keep-alive row ≥ 1.0× nginx, zero errors (http issue)" fail "${fails#; }"
+    fi
+
+    # How far the port came: no threshold, the range of medusa-demo / medusa-py over the rows.
+    if [[ " $ACTIVE " == *" medusa-py "* ]] && [[ " $ACTIVE " == *" medusa "* ]]; then
+        local lo="" hi="" x
+        for row in $ROWS; do
+            a=$(m_rps "$row" medusa); b=$(m_rps "$row" medusa-py)
+            [ -n "$a" ] && [ -n "$b" ] || continue
+            x=$(ratio "$a" "$b"); [ "$x" = "—" ] && continue
+            if [ -z "$lo" ] || ! ge "$x" "$lo"; then lo=$x; fi
+            if [ -z "$hi" ] || ge "$x" "$hi"; then hi=$x; fi
+        done
+        cpu_l=$(m_cpu 128b.bin:c50 medusa-py)
+        echo "- against medusa 0.5.4 itself (no threshold): medusa-demo's req/s is ${lo:-?}× to ${hi:-?}× medusa-py's over the rows; CPU per request at 128 B / 50 conns $(num "$cpu_m" 1) against $(num "$cpu_l" 1) µs"
+    fi
+}
 
 report() {
-    local hdr sep s p row file load key rps r verdict="" fails=""
+    local hdr sep s p row file load key rps r
     echo "# Load comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r)"
-    echo "- servers pinned to CPU $SERVER_CPU, client (wrk -t1 / ab) pinned to CPU $CLIENT_CPU, loopback only"
+    echo "- servers pinned to CPU $SERVER_CPU, client (wrk -t1 / ab / idle_conns.py) pinned to CPU $CLIENT_CPU, loopback only"
     echo "- $RUNS run(s) of ${DURATION} s per cell; req/s, p99 and CPU are medians, errors are summed over the runs"
     echo "- errors: wrk socket errors (connect, read, write, timeout) + non-2xx/3xx replies; ab failed + non-2xx + write errors"
     echo "- CPU: server utime+stime per completed request (µs), from /proc/PID/stat, the server and its children"
@@ -392,14 +864,21 @@ report() {
     local v=""
     for s in $ACTIVE; do
         case $s in
-            medusa) v="$v, medusa-demo $(git rev-parse --short HEAD 2>/dev/null || echo '?') --backend $MEDUSA_BACKEND" ;;
+            medusa) v="$v, $(echo "medusa-demo $(git rev-parse --short HEAD 2>/dev/null || echo '?') --backend $MEDUSA_BACKEND $MEDUSA_FLAGS ${MEDUSA_ARGS:-}" | xargs)" ;;
             nginx) v="$v, $(nginx -v 2>&1 | sed 's/^nginx version: //')" ;;
             lighttpd) v="$v, $(lighttpd -v 2>&1 | awk '{ print $1 }')" ;;
             bare) v="$v, bare_epoll" ;;
+            medusa-py) v="$v, medusa-py: medusa 0.5.4 from supervisor $(dpkg-query -W -f='${Version}' supervisor 2>/dev/null || echo '?') on $("$PYTHON" -V 2>&1)" ;;
         esac
     done
     echo "- versions: ${v#, }; $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }'); ab $(ab -V 2>&1 | awk '/Version/ { print $5; exit }')"
     [ -n "$DEAD" ] && echo "- died during the run:$DEAD"
+    echo
+    echo "## Summary (the performance issue's table)"
+    echo
+    summary
+    echo
+    echo "## Every row"
     echo
     hdr="| file | load | server | req/s | p99 ms | errors | CPU µs/req |"
     sep="| --- | --- | --- | ---: | ---: | ---: | ---: |"
@@ -414,24 +893,24 @@ report() {
             r="| $file | $(load_label "$load") | $s | $(printf '%.0f' "$rps") | $(median ${V_P99[$key]}) | ${V_ERR[$key]} | $(median ${V_CPU[$key]}) |"
             for p in $PEERS; do
                 if [ "$p" = "$s" ] || [ -z "${V_RPS[$row|$p]:-}" ]; then r="$r — |"
-                else r="$r $(awk -v a="$rps" -v b="$(median ${V_RPS[$row|$p]})" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "—" }') |"
+                else r="$r $(ratio "$rps" "$(median ${V_RPS[$row|$p]})") |"
                 fi
             done
             echo "$r"
         done
-        # The http issue's target: medusa-demo >= 1.0x nginx on every keep-alive row, zero errors.
-        if [[ $load == c* ]] && [ -n "${V_RPS[$row|medusa]:-}" ] && [ -n "${V_RPS[$row|nginx]:-}" ]; then
-            if awk -v a="$(median ${V_RPS[$row|medusa]})" -v b="$(median ${V_RPS[$row|nginx]})" 'BEGIN { exit !(a >= b) }' \
-                && [ "${V_ERR[$row|medusa]}" = 0 ]; then :; else fails="$fails $file/$load"; fi
-            verdict=checked
-        fi
     done
-    echo
-    if [ -n "$verdict" ]; then
-        if [ -z "$fails" ]; then echo "Target (medusa-demo >= 1.0x nginx on every keep-alive row, zero errors): met."
-        else echo "Target (medusa-demo >= 1.0x nginx on every keep-alive row, zero errors): NOT met on:$fails."
-        fi
+    if [ "${#I_N[@]}" -gt 0 ]; then
+        echo
+        echo "## Idle keep-alive connections"
+        echo
+        echo "Each server started afresh; wrk on 128b.bin, $IDLE_RUNS run(s) of ${DURATION} s per cell (medians) without idle connections, then bench/idle/idle_conns.py opens the idle connections (one request and reply on each) and holds them while wrk runs again. B per idle conn = (RSS after − RSS before) / held; RSS is VmRSS of the server and its children. medusa-demo on select skips wrk (it refuses every connection past fd 1023 while the idle ones hold the rest)."
+        echo
+        idle_table
     fi
+    echo
+    echo "## Targets"
+    echo
+    targets
 }
 
 mkdir -p bench/results
