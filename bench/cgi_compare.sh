@@ -158,10 +158,22 @@ mkdir -p "$TMP/root" "$TMP/cgi-bin"
 cp demo/cgi-bin/hello "$TMP/cgi-bin/hello"
 chmod 755 "$TMP/cgi-bin/hello"
 
-start_medusa
-start_lighttpd
-wait_ready medusa
-wait_ready lighttpd
+# Start a server and wait for its first reply; a port taken meanwhile by another program (the
+# free_port probe and the bind race) gets a new port, up to three times.
+start_ready() {
+    local name=$1 attempt
+    for attempt in 1 2 3; do
+        "start_$name"
+        wait_ready "$name" && return 0
+        kill -KILL "${PID[$name]}" 2>/dev/null || true
+        wait "${PID[$name]}" 2>/dev/null || true
+        unset "PID[$name]"
+        log "$name: retrying on another port"
+    done
+    die "$name did not start"
+}
+start_ready medusa
+start_ready lighttpd
 log "medusa on ${PORT[medusa]}, lighttpd on ${PORT[lighttpd]}; $RUNS runs of ${DURATION}s, $CONNECTIONS connections"
 
 declare -A RPS P99

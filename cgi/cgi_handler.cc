@@ -1,7 +1,7 @@
 #include "cgi/cgi_handler.h"
 
+#include <fcntl.h>
 #include <limits.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,8 +128,8 @@ std::string real_path(const std::string& p) {
 // child has been reaped and its output is finished with.
 class cgi_job : public std::enable_shared_from_this<cgi_job> {
 public:
-    cgi_job(cgi_handler& h, std::shared_ptr<http_request> r, std::string name, int depth)
-        : handler_(&h), request_(std::move(r)), name_(std::move(name)), depth_(depth),
+    cgi_job(cgi_handler& h, std::shared_ptr<http_request> r, std::string name)
+        : handler_(&h), request_(std::move(r)), name_(std::move(name)),
           map_(&request_->channel()->map()) {
         channel_ = request_->channel();
         nph_ = starts_with_nph(name_);
@@ -149,8 +149,10 @@ private:
     void on_head(const scan_result& result);
     void on_body(std::string_view data);
     void send_reply(const reply& rep, std::optional<uint64_t> content_length);
+    void flush_reply();
     void local_redirect(const std::string& location);
-    void check();
+    void channel_closed();
+    void timed_out();
     void client_gone(std::string_view why);
     void stop_script();
     void close_pipes();
@@ -162,7 +164,6 @@ private:
     std::shared_ptr<http_request> request_;
     std::weak_ptr<http_channel> channel_;
     std::string name_;
-    int depth_;
     socket_map* map_;
     pid_t pid_ = -1;
     bool nph_ = false;
@@ -174,15 +175,14 @@ private:
     std::shared_ptr<stream_state> stream_;
     std::string err_line_;
 
-    clock::time_point deadline_;
-    timer_id watchdog_ = 0;
+    timer_id watchdog_ = 0;       // the timeout
     bool reply_started_ = false;  // something of the reply went to the channel
     bool output_over_ = false;    // stdout is finished with (end of file, or abandoned)
     bool discard_body_ = false;   // HEAD, 204, 304, 502: the script's body is read and dropped
     bool stopped_ = false;        // the script was told to stop
     bool client_paused_ = false;  // we paused the client's socket (stdin back-pressure)
     bool body_pending_ = false;   // the request body is still arriving
-    bool done_deferred_ = false;  // request_->done() waits for the end of the body
+    bool done_pending_ = false;   // the reply is ready; request_->done() at the read's end
     bool done_ = false;
 };
 
@@ -226,14 +226,17 @@ void cgi_job::start(const spawn_options& so) {
     out_ = make<pipe_reader>(
         c.stdout_fd, [weak](std::string_view d) { if (auto j = weak.lock()) j->stdout_data(d); },
         [weak] { if (auto j = weak.lock()) j->stdout_eof(); }, map);
+    out_->set_flush([weak] {
+        if (auto j = weak.lock()) j->flush_reply();
+    });
     err_ = make<pipe_reader>(
         c.stderr_fd, [weak](std::string_view d) { if (auto j = weak.lock()) j->stderr_data(d, false); },
         [weak] { if (auto j = weak.lock()) j->stderr_data({}, true); }, map);
-    in_ = make<pipe_writer>(c.stdin_fd, map);
+    if (c.stdin_fd >= 0) in_ = make<pipe_writer>(c.stdin_fd, map);
     reaper_ = child_reaper::start(
         c.pid, [weak](const child_exit& e) { if (auto j = weak.lock()) j->exited(e); }, map);
 
-    in_->set_handlers(
+    if (in_) in_->set_handlers(
         [weak] {
             // The script has read everything given so far: let the client send more.
             auto j = weak.lock();
@@ -250,7 +253,7 @@ void cgi_job::start(const spawn_options& so) {
     body_pending_ = request_->has_body();
     if (body_pending_) {
         request_->set_collector(std::make_shared<body_collector>(weak));
-    } else {
+    } else if (in_) {
         in_->finish();
     }
 
@@ -280,9 +283,16 @@ void cgi_job::start(const spawn_options& so) {
                          [this](std::string_view d) { on_body(d); }, lim);
     }
 
-    deadline_ = clock::now() + handler_->options_.timeout;
-    watchdog_ = map.call_every(handler_->options_.check_interval, [weak] {
-        if (auto j = weak.lock()) j->check();
+    // The client leaving (its channel closes before the reply is out) stops the script now;
+    // the channel watches its socket for that even while it waits for this reply.
+    request_->on_close([weak] {
+        if (auto j = weak.lock()) j->channel_closed();
+    });
+    watchdog_ = map.call_later(handler_->options_.timeout, [weak] {
+        if (auto j = weak.lock()) {
+            j->watchdog_ = 0;
+            j->timed_out();
+        }
     });
 }
 
@@ -302,10 +312,6 @@ void cgi_job::body_data(std::string_view data) {
 void cgi_job::body_end() {
     body_pending_ = false;
     if (in_) in_->finish();
-    if (done_deferred_) {
-        done_deferred_ = false;
-        request_->done();
-    }
 }
 
 // --- stdout -> scanner -> reply --------------------------------------------------------------
@@ -330,6 +336,7 @@ void cgi_job::stdout_eof() {
         if (stream_->remaining && *stream_->remaining > 0) stream_->close_at_end = true;
         stream_->wake_channel();
     }
+    flush_reply();
     maybe_done();
 }
 
@@ -371,20 +378,44 @@ void cgi_job::send_reply(const reply& rep, std::optional<uint64_t> content_lengt
         stream_ = new_stream();
         stream_->chunked = rep.chunked;
         if (!rep.chunked && rep.keep_alive && content_length) stream_->remaining = *content_length;
-        request_->push(std::make_unique<stream_producer>(stream_));
+        // The stream goes into the reply in flush_reply().
     } else {
         discard_body_ = true;
     }
     reply_started_ = true;
-    // A reply after which the connection closes makes the channel drop the rest of the input,
-    // the body the script is still reading included: such a reply waits for the body's end
-    // (the script's output waits in the stream meanwhile, up to stdout_buffer bytes).
-    if (body_pending_ && !rep.keep_alive) {
-        done_deferred_ = true;
-    } else {
-        request_->done();
-    }
+    // done() (which sends the head at once) waits for the end of this read event: the body
+    // bytes read with the head, and the end of a short script's output, go out with it.
+    done_pending_ = true;
     out_->update_interest();
+}
+
+void cgi_job::flush_reply() {
+    if (!done_pending_) return;
+    done_pending_ = false;
+    if (stream_) {
+        // What the script has written so far joins the head as a string, so that done() sends
+        // both in one segment (a short script: the whole reply); the rest, if the output is not
+        // over, follows through the stream producer.
+        if (!stream_->buffer.empty()) {
+            std::string first;
+            if (stream_->chunked) {
+                append_chunk(first, stream_->buffer);
+                stream_->buffer.clear();
+            } else {
+                first.swap(stream_->buffer);
+            }
+            request_->push(std::move(first));
+        }
+        const bool complete = stream_->ended && !stream_->close_at_end;
+        if (complete && stream_->chunked) {
+            stream_->last_sent = true;
+            request_->push(last_chunk);
+        }
+        if (!complete) request_->push(std::make_unique<stream_producer>(stream_));
+    }
+    // Also while the body is still arriving: the channel goes on feeding it to the script, and
+    // a reply that closes the connection closes it only after the body's end.
+    request_->done();
 }
 
 void cgi_job::on_body(std::string_view data) {
@@ -403,20 +434,16 @@ void cgi_job::on_body(std::string_view data) {
 
 void cgi_job::local_redirect(const std::string& location) {
     auto ch = channel_.lock();
-    http::http_server* server = request_->server();
     if (!ch || ch->closed()) return;
     reply_started_ = true;
-    if (!server) {
+    const int max = handler_->options_.max_internal_redirects;
+    if (request_->internal_redirects() >= max) {
+        log(fmt::format("local redirect to {}: more than {} deep", location, max));
         request_->error(500);
         return;
     }
-    if (depth_ + 1 > handler_->options_.max_internal_redirects) {
-        log(fmt::format("local redirect to {}: more than {} deep", location,
-                        handler_->options_.max_internal_redirects));
-        request_->error(500);
-        return;
-    }
-    // The new request: the same headers, without those that describe a body (it has none).
+    // The new request: the same version and headers (so the same keep-alive decision), without
+    // those that describe a body (it has none).
     std::string method = request_->command() == "HEAD" ? "HEAD" : "GET";
     std::string text = request_->version().empty()
                            ? fmt::format("{} {} HTTP/1.0\r\n", method, location)
@@ -429,33 +456,19 @@ void cgi_job::local_redirect(const std::string& location) {
         text.append(f.name).append(": ").append(f.value).append("\r\n");
     }
     text.append("\r\n");
-    http::request_parser parser(server->limits);
+    http::request_parser parser(ch->server().limits);
     parser.feed(text);
     if (parser.state() != http::request_parser::status::complete) {
         log(fmt::format("local redirect to {}: not a valid request target", location));
         request_->error(500);
         return;
     }
-    auto sub = std::make_shared<http_request>(ch, parser.take());
-    // The channel still waits for the original request, which never completes: the
-    // connection closes after the new request's reply.
-    sub->close_after();
-    handler_->remember_internal(sub, depth_ + 1);
-    bool matched = false;
-    try {
-        for (const auto& h : server->handlers()) {
-            if (h->match(*sub)) {
-                matched = true;
-                h->handle_request(sub);
-                break;
-            }
-        }
-    } catch (const std::exception& e) {
-        server->exceptions.increment();
-        log(fmt::format("local redirect to {}: {}", location, e.what()));
-        if (!sub->is_done()) sub->error(500);
+    // Served on the same connection in this request's place: the reply goes out in order, and
+    // the connection stays open if this request's would have.
+    if (!ch->redispatch(request_, parser.take())) {
+        log(fmt::format("local redirect to {}: the connection cannot serve it", location));
+        ch->close();
     }
-    if (!matched && !sub->is_done()) sub->error(404);
 }
 
 // --- stderr, exit, time ----------------------------------------------------------------------
@@ -502,48 +515,39 @@ void cgi_job::exited(const child_exit& e) {
     maybe_done();
 }
 
-void cgi_job::check() {
-    if (done_) return;
+void cgi_job::channel_closed() {
+    if (done_ || stopped_) return;
+    auto keep = shared_from_this();
+    if (!output_over_) {
+        client_gone("client closed the connection");
+    } else if (reaper_ && !reaper_->reaped()) {
+        // The output is over (a short Content-Length closed the connection, or a local redirect
+        // took over): nothing the script still does can reach anyone.
+        stop_script();
+    }
+}
+
+void cgi_job::timed_out() {
+    if (done_ || stopped_) return;
     auto keep = shared_from_this();
     auto ch = channel_.lock();
-    if (!output_over_ || (reaper_ && !reaper_->reaped())) {
-        if (!ch || ch->closed()) {
-            client_gone("client closed the connection");
-            return;
-        }
-        // A channel waiting for this reply does not read its socket, so it would not see the
-        // client leave. Peek: end of file means the client has shut its side (nginx treats it
-        // the same way); pipelined bytes mean it is still there.
-        if (ch->reading_paused() && !stopped_) {
-            char c;
-            ssize_t n = ::recv(ch->fileno(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                client_gone("client closed the connection");
-                return;
-            }
-        }
+    handler_->timeouts.increment();
+    log(fmt::format("running longer than {} ms: stopping it", handler_->options_.timeout.count()));
+    stop_script();
+    if (!reply_started_) {
+        request_->take_collector();
+        request_->error(504);
+    } else if (nph_ && stream_ && stream_->produced == 0 && stream_->buffer.empty()) {
+        stream_->buffer = fmt::format(
+            "HTTP/1.0 504 Gateway Time-out\r\nContent-Type: text/html\r\nConnection: close\r\n"
+            "\r\n{}",
+            http_request::error_page(504));
+    } else if (!output_over_ && ch && !ch->closed()) {
+        // The head has gone out and the body is not over: the reply cannot end properly.
+        ch->close();
     }
-    if (!stopped_ && clock::now() >= deadline_) {
-        handler_->timeouts.increment();
-        log(fmt::format("running longer than {} ms: stopping it",
-                        handler_->options_.timeout.count()));
-        stop_script();
-        if (!reply_started_) {
-            request_->take_collector();
-            request_->error(504);
-        } else if (nph_ && stream_ && stream_->produced == 0 && stream_->buffer.empty()) {
-            stream_->buffer = fmt::format(
-                "HTTP/1.0 504 Gateway Time-out\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                "\r\n{}",
-                http_request::error_page(504));
-        } else if (ch && !ch->closed()) {
-            // The head has gone out (or is waiting for the body): the reply cannot end
-            // properly any more.
-            ch->close();
-        }
-        close_pipes();
-        maybe_done();
-    }
+    close_pipes();
+    maybe_done();
 }
 
 void cgi_job::client_gone(std::string_view why) {
@@ -615,12 +619,16 @@ void cgi_job::detach() {
 
 cgi_handler::cgi_handler(cgi_options o) : options_(std::move(o)) {
     real_directory_ = real_path(options_.directory);
+    null_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd_ < 0)
+        throw std::system_error(errno, std::generic_category(), "open(/dev/null)");
     options_.directory = real_directory_;
     while (options_.prefix.size() > 1 && options_.prefix.back() == '/') options_.prefix.pop_back();
 }
 
 cgi_handler::~cgi_handler() {
     for (const auto& j : jobs_) j->detach();
+    if (null_fd_ >= 0) ::close(null_fd_);
 }
 
 bool cgi_handler::match(http::http_request& request) {
@@ -649,12 +657,23 @@ cgi_handler::target cgi_handler::resolve(std::string_view path) const {
     t.script_name = fmt::format("{}/{}", options_.prefix, name);
     std::string file = fmt::format("{}/{}", real_directory_, name);
     struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
+    if (::lstat(file.c_str(), &st) != 0) {
+        t.refuse = errno == EACCES ? 403 : 404;
+        return t;
+    }
+    const bool link = S_ISLNK(st.st_mode);
+    if (link && ::stat(file.c_str(), &st) != 0) {
         t.refuse = errno == EACCES ? 403 : 404;
         return t;
     }
     if (!S_ISREG(st.st_mode) || ::access(file.c_str(), X_OK) != 0) {
         t.refuse = 403;
+        return t;
+    }
+    // Not a link: a name without '/' in the (real) folder is its own real path; no realpath(),
+    // whose lstat per path component would cost more than the rest of this check.
+    if (!link) {
+        t.file = std::move(file);
         return t;
     }
     // A link inside the folder may lead out of it: only the folder's own files run.
@@ -673,21 +692,6 @@ cgi_handler::target cgi_handler::resolve(std::string_view path) const {
     return t;
 }
 
-int cgi_handler::redirect_depth(const http::http_request& r) {
-    int depth = 0;
-    std::erase_if(internal_, [&](const auto& e) {
-        auto p = e.first.lock();
-        if (!p) return true;
-        if (p.get() == &r) depth = e.second;
-        return false;
-    });
-    return depth;
-}
-
-void cgi_handler::remember_internal(const std::shared_ptr<http::http_request>& r, int depth) {
-    internal_.emplace_back(r, depth);
-}
-
 void cgi_handler::handle_request(std::shared_ptr<http::http_request> request) {
     auto& r = *request;
     target t = resolve(r.split_uri().path);
@@ -700,8 +704,6 @@ void cgi_handler::handle_request(std::shared_ptr<http::http_request> request) {
         r.error(500);
         return;
     }
-    int depth = redirect_depth(r);
-
     // The environment.
     request_meta m;
     m.method = r.command();
@@ -749,8 +751,10 @@ void cgi_handler::handle_request(std::shared_ptr<http::http_request> request) {
     so.program = t.file;
     so.env = build_environment(m, options_.env);
     so.working_directory = real_directory_;
+    // No body: stdin is /dev/null, not a pipe that would be closed at once.
+    if (!r.has_body()) so.stdin_from = null_fd_;
 
-    auto job = std::make_shared<cgi_job>(*this, request, t.name, depth);
+    auto job = std::make_shared<cgi_job>(*this, request, t.name);
     try {
         job->start(so);
     } catch (const std::system_error& e) {

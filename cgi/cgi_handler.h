@@ -20,7 +20,9 @@
 //                    the script reads; stdin closes at the end of the body (Content-Length
 //                    bytes, or the de-chunked body: CONTENT_LENGTH is then unset and the script
 //                    reads to end of file). While more than stdin_buffer bytes wait for the
-//                    script, the client's socket is not read.
+//                    script, the client's socket is not read. A reply that comes before the
+//                    body's end does not cut it short: the channel reads on to its end (and then
+//                    closes, if the reply said so). Without a body, stdin is /dev/null.
 //   stdout        -> a pipe_reader -> header_scanner (cgi/header_scanner.h) -> cgi::build_reply
 //                    (cgi/cgi_reply.h) -> the reply: status, headers, then the body streamed
 //                    through a producer, chunked or with the script's Content-Length on HTTP/1.1
@@ -33,29 +35,29 @@
 // "nph-" (RFC 3875 5) writes the whole reply itself, status line included: its output goes to
 // the client untouched and the connection closes after it.
 // A local redirect (Location: /path, no Status, no body: RFC 3875 6.2.2) is answered with what
-// GET /path (HEAD for a HEAD) gives through the server's handlers, up to
-// max_internal_redirects deep (then 500).
+// GET /path (HEAD for a HEAD) gives through the server's handlers, served on the same connection
+// in the request's place (http_channel::redispatch): the connection stays open or closes as the
+// original request's would, and pipelined requests are answered after it, in order. More than
+// max_internal_redirects in a row (a script redirecting to itself) is a 500 and a log line.
 //
 // Faults:
 //   502  the output ended without a header block (a script that exits, successfully or not,
 //        having written no header), or a malformed one (header_scanner.h): medusa's 502 page.
 //   500  the program could not be started (exec failed: a bad #! line).
-//   504  the script ran past `timeout` without a header; it is stopped with SIGTERM, then
-//        SIGKILL after kill_grace. Past `timeout` with the reply under way, the connection
-//        closes (the reply cannot be finished honestly).
-//   a client that disconnects (noticed by the read side seeing end of file, a failed send, or a
-//   check every `check_interval` for a socket the client has shut, as nginx does) has its script
-//   stopped the same way.
+//   504  the script ran past `timeout` (one timer per script) without a header; it is stopped
+//        with SIGTERM, then SIGKILL after kill_grace. Past `timeout` with the reply under way,
+//        the connection closes (the reply cannot be finished honestly).
+//   a client that disconnects before the reply is out has its script stopped the same way, at
+//   once: the request's on_close() callback (http_request.h) runs when its channel closes, and
+//   the channel watches its socket for the client's end of file even while it waits for the
+//   script. As with nginx, a client that half-closes (shutdown(SHUT_WR)) counts as gone. One
+//   case waits for `timeout`: a client that leaves while the channel is not reading because the
+//   script is slow to read a large body (stdin_buffer) or a pipelined request fills the buffer.
 // No zombie: every child is reaped by its child_reaper, even after its request has gone.
 //
-// Limits of the http_request API this is built on: http_request builds the status line, so the
-// reason phrase is medusa's for the code ("302 Moved Temporarily"), not the script's ("302
-// Moved"); the header lines, their order and the framing are cgi::build_reply's. An NPH reply
-// and a local redirect's reply bypass the request's done(), so the connection closes after
-// them. A reply that will close the connection is handed to done() only once the request body
-// has been read (the channel drops the input that follows such a reply); meanwhile the script's
-// output waits, up to stdout_buffer bytes: a script that writes more than that (plus a pipe) to
-// an HTTP/1.0 client before reading all of a large body stalls until `timeout`.
+// Limits of the http_request API this is built on: the header lines, their order and the
+// framing are cgi::build_reply's. An NPH reply bypasses the request's done(), so the connection
+// closes after it.
 #pragma once
 
 #include <chrono>
@@ -63,8 +65,6 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
-#include <utility>
-#include <vector>
 
 #include "cgi/cgi_env.h"
 #include "http/counter.h"
@@ -81,12 +81,11 @@ struct cgi_options {
     std::string prefix = "/cgi-bin";   // the URL path the folder is mounted at
     std::chrono::milliseconds timeout{30'000};
     std::chrono::milliseconds kill_grace{2'000};      // SIGTERM -> SIGKILL
-    std::chrono::milliseconds check_interval{250};    // client-disconnect and deadline checks
     std::string document_root;         // DOCUMENT_ROOT and PATH_TRANSLATED ("" for none)
     size_t max_header_bytes = 64 * 1024;  // a script's header block; more is a 502
     size_t stdout_buffer = 64 * 1024;  // script output read but not yet taken by the client
     size_t stdin_buffer = 256 * 1024;  // request body waiting for the script to read it
-    int max_internal_redirects = 10;
+    int max_internal_redirects = 10;   // local redirects in a row; one more is a 500
     env_options env;                   // rfc3875 style; PATH passed through
 };
 
@@ -124,14 +123,11 @@ private:
     };
     target resolve(std::string_view path) const;
     void job_done(const std::shared_ptr<cgi_job>& job);
-    int redirect_depth(const http::http_request& r);
-    void remember_internal(const std::shared_ptr<http::http_request>& r, int depth);
 
     cgi_options options_;
     std::string real_directory_;
     std::unordered_set<std::shared_ptr<cgi_job>> jobs_;
-    // Requests this handler made for local redirects, with how deep they are.
-    std::vector<std::pair<std::weak_ptr<http::http_request>, int>> internal_;
+    int null_fd_ = -1;  // /dev/null: the stdin of a script whose request has no body
 };
 
 // Mount `directory` at /cgi-bin on `server` with the default options, `document_root` (if any)

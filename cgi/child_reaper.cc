@@ -1,6 +1,5 @@
 #include "cgi/child_reaper.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -37,7 +36,7 @@ std::shared_ptr<child_reaper> child_reaper::start(pid_t pid, exit_handler on_exi
         }
         throw std::system_error(err, std::generic_category(), fmt::format("pidfd_open({})", pid));
     }
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // pidfd_open sets it already; say so for older kernels
+    // (pidfd_open(2) always sets close-on-exec: no script inherits it.)
     return make<child_reaper>(fd, pid, std::move(on_exit), map);
 }
 

@@ -13,22 +13,27 @@ void pipe_reader::detach() {
     on_data_ = nullptr;
     on_eof_ = nullptr;
     gate_ = nullptr;
+    on_flush_ = nullptr;
     update_interest();
 }
 
-void pipe_reader::read_once() {
+ssize_t pipe_reader::read_once() {
     char buf[64 * 1024];
     size_t want = std::min(read_size, sizeof buf);
     ssize_t n = read(buf, want);  // 0 on EAGAIN; EOF comes through handle_close()
-    if (n > 0 && on_data_) {
-        auto keep = shared_from_this();  // the handler may drop its owner's reference
-        on_data_(std::string_view(buf, size_t(n)));
-    }
+    if (n > 0 && on_data_) on_data_(std::string_view(buf, size_t(n)));
+    return n;
 }
 
 void pipe_reader::handle_read() {
     if (eof_ || closed()) return;
-    read_once();
+    auto keep = shared_from_this();  // the handlers may drop its owner's reference
+    // Read on until the pipe would block: a script that has written its output and exited is
+    // read to its end of file in this one event (a short script: one read, then 0).
+    for (int i = 0; i < reads_per_event && !eof_ && !closed() && (!gate_ || gate_()); ++i) {
+        if (read_once() <= 0) break;
+    }
+    if (auto f = on_flush_) f();
 }
 
 void pipe_reader::drain() {

@@ -27,6 +27,7 @@ public:
     using data_handler = std::function<void(std::string_view)>;
     using eof_handler = std::function<void()>;
     using gate = std::function<bool()>;
+    using flush_handler = std::function<void()>;
 
     // Takes ownership of fd. on_data gets every piece read (never empty), on_eof runs once at
     // end of file or a read error; then the channel closes itself.
@@ -35,6 +36,10 @@ public:
     // Read only while `g` returns true (default: always). Call update_interest() when its answer
     // may have changed from false to true.
     void set_gate(gate g) { gate_ = std::move(g); }
+    // Run `f` after each read event's reads: the pipe is empty for now (or ended, or the gate
+    // closed). A reader that batches what it sends sends it there: a script's reply head and
+    // the first body bytes, which usually come in one read, go out in one send.
+    void set_flush(flush_handler f) { on_flush_ = std::move(f); }
     // Drop the callbacks (their owner is going away); the pipe is still read and drained.
     void detach();
     // Read what is in the pipe now, ignoring the gate, until it would block or ends.
@@ -42,6 +47,8 @@ public:
     bool at_eof() const { return eof_; }
 
     size_t read_size = 64 * 1024;
+    // Reads per read event at most: until the pipe would block, it ends, or the gate closes.
+    int reads_per_event = 4;
 
     bool readable() override { return !eof_ && (!gate_ || gate_()); }
     bool writable() override { return false; }
@@ -49,12 +56,14 @@ public:
     void handle_close() override;
 
 private:
-    void read_once();
+    // Bytes read (0: nothing now, or the end of file, which has called end()).
+    ssize_t read_once();
     void end();
 
     data_handler on_data_;
     eof_handler on_eof_;
     gate gate_;
+    flush_handler on_flush_;
     bool eof_ = false;
 };
 

@@ -44,9 +44,8 @@ struct pipes {
 }
 
 void set_nonblocking(int fd, std::string_view program) {
-    int flags = ::fcntl(fd, F_GETFL);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        fail(errno, "fcntl(O_NONBLOCK)", program);
+    // A new pipe end has no status flag but its access mode, which F_SETFL ignores: no F_GETFL.
+    if (::fcntl(fd, F_SETFL, O_NONBLOCK) < 0) fail(errno, "fcntl(O_NONBLOCK)", program);
 }
 
 // posix_spawn's attribute and file-action objects, destroyed on every path out.
@@ -66,12 +65,13 @@ bool spawn_closes_descriptors() { return have_closefrom; }
 
 child_process spawn(const spawn_options& o) {
     pipes p;
-    for (int i = 0; i < 3; ++i) {
+    const bool stdin_pipe = o.stdin_from < 0;
+    for (int i = stdin_pipe ? 0 : 1; i < 3; ++i) {
         if (::pipe2(&p.fd[2 * i], O_CLOEXEC) != 0) fail(errno, "pipe2", o.program);
     }
     // The server's ends are non-blocking (the loop reads and writes them); the script's ends
     // stay blocking, as a program expects of its standard streams.
-    set_nonblocking(p.fd[1], o.program);
+    if (stdin_pipe) set_nonblocking(p.fd[1], o.program);
     set_nonblocking(p.fd[2], o.program);
     set_nonblocking(p.fd[4], o.program);
 
@@ -80,7 +80,8 @@ child_process spawn(const spawn_options& o) {
     if (rc != 0) fail(rc, "posix_spawn_file_actions_init", o.program);
     so.have_actions = true;
     // dup2 onto 0, 1, 2 clears close-on-exec on the copies; the originals close at exec.
-    if ((rc = posix_spawn_file_actions_adddup2(&so.actions, p.fd[0], 0)) != 0 ||
+    if ((rc = posix_spawn_file_actions_adddup2(&so.actions, stdin_pipe ? p.fd[0] : o.stdin_from,
+                                               0)) != 0 ||
         (rc = posix_spawn_file_actions_adddup2(&so.actions, p.fd[3], 1)) != 0 ||
         (rc = posix_spawn_file_actions_adddup2(&so.actions, p.fd[5], 2)) != 0)
         fail(rc, "posix_spawn_file_actions_adddup2", o.program);

@@ -42,11 +42,14 @@ struct spawn_options {
     std::vector<std::string> argv;      // argv[0], ...; empty: { program }
     std::vector<std::string> env;       // "K=V" strings, the whole environment
     std::string working_directory;      // "" keeps the server's
+    // The script's stdin: this descriptor (the caller's, left open) instead of a new pipe, e.g.
+    // /dev/null for a request without a body: one pipe and its channel fewer per request.
+    int stdin_from = -1;
 };
 
 struct child_process {
     pid_t pid = -1;        // also its process group id
-    int stdin_fd = -1;     // write end of the script's stdin
+    int stdin_fd = -1;     // write end of the script's stdin (-1 with stdin_from)
     int stdout_fd = -1;    // read end of the script's stdout
     int stderr_fd = -1;    // read end of the script's stderr
 };

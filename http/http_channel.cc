@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <stdexcept>
 
 #include "http/http_request.h"
 #include "http/http_server.h"
@@ -78,7 +79,7 @@ private:
 }  // namespace
 
 http_channel::http_channel(http_server& server, accepted conn)
-    : async_chat(conn.fd, server.map()), server_(&server), parser_(server.limits) {
+    : async_chat(conn.fd, server.map()), server_(&server) {
     channel_number = channel_count.fetch_add(1, std::memory_order_relaxed);
     // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
     ac_out_buffer_size = 1 << 16;
@@ -107,6 +108,14 @@ void http_channel::handle_write() {
 }
 
 void http_channel::close() {
+    // Requests whose replies have not all gone out hear of the close (http_request::on_close);
+    // held here, since the request in progress may have no other owner than current_.
+    std::vector<std::shared_ptr<http_request>> watchers;
+    if (close_watchers_) {
+        for (const auto& w : *close_watchers_)
+            if (auto r = w.lock(); r && r->on_close_) watchers.push_back(std::move(r));
+        close_watchers_.reset();
+    }
     // Drop the request in progress (and its collector: a PUT's half-written file is closed).
     current_.reset();
     // A pending linger timer holds a weak_ptr, and with make_shared that pins the channel's whole
@@ -116,6 +125,37 @@ void http_channel::close() {
         linger_timer_ = 0;
     }
     async_chat::close();
+    // Now that the channel is closed (a callback that looks at it sees closed()).
+    for (const auto& r : watchers) {
+        if (!r->on_close_) continue;  // an earlier callback removed it
+        auto f = std::move(r->on_close_);
+        r->on_close_ = nullptr;
+        f();
+    }
+}
+
+void http_channel::watch_close(std::weak_ptr<http_request> r) {
+    // Forget requests that have gone or whose replies are out, so that a long keep-alive
+    // connection does not collect one entry per request.
+    auto added = r.lock();
+    if (!close_watchers_) close_watchers_ = std::make_unique<std::vector<std::weak_ptr<http_request>>>();
+    std::erase_if(*close_watchers_, [&](const std::weak_ptr<http_request>& w) {
+        auto p = w.lock();
+        return !p || !p->on_close_ || p == added;
+    });
+    close_watchers_->push_back(std::move(r));
+    // A request waiting for its reply: readable() now watches the socket.
+    update_interest();
+}
+
+bool http_channel::readable() {
+    // Reading is paused while a request waits for its reply, so the client's end of file would
+    // go unseen until then. A request that asked to hear of it (on_close: a CGI script to kill)
+    // keeps the socket watched: at most one more buffer is read (pipelined requests stay
+    // unframed in it until their turn), and an end of file or reset closes the channel.
+    if (phase_ == phase::waiting && reading_paused() && current_ && current_->on_close_)
+        return ac_in_buffer().size() < ac_in_buffer_size;
+    return async_chat::readable();
 }
 
 void http_channel::handler_failed(const std::shared_ptr<http_request>& r, const char* what,
@@ -146,10 +186,11 @@ void http_channel::collect_incoming_data(std::string_view data) {
     server_->bytes_in.increment(data.size());
     switch (phase_) {
         case phase::header:
-            if (!parser_.started()) request_started_ = last_used_;
-            parser_.feed(data);
-            if (parser_.state() == request_parser::status::error)
-                protocol_error(parser_.error_code(), parser_.error_reason());
+            if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
+            if (!parser_->started()) request_started_ = last_used_;
+            parser_->feed(data);
+            if (parser_->state() == request_parser::status::error)
+                protocol_error(parser_->error_code(), parser_->error_reason());
             break;
         case phase::body:
             body_data(data);
@@ -168,12 +209,18 @@ void http_channel::found_terminator() {
     switch (phase_) {
         case phase::header: {
             server_->bytes_in.increment(1);  // the "\n" terminator itself
-            if (!parser_.started()) request_started_ = last_used_;
-            parser_.feed("\n");
-            switch (parser_.state()) {
-                case request_parser::status::complete:
-                    dispatch(parser_.take());
+            if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
+            if (!parser_->started()) request_started_ = last_used_;
+            parser_->feed("\n");
+            switch (parser_->state()) {
+                case request_parser::status::complete: {
+                    parsed_request head = parser_->take();
+                    // Between requests a channel holds no parser (a keep-alive connection
+                    // waiting for its next request costs less); a pipelined burst keeps it.
+                    if (ac_in_buffer().empty()) parser_.reset();
+                    dispatch(std::move(head));
                     break;
+                }
                 case request_parser::status::empty:
                     // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
                     parser_.reset();
@@ -181,7 +228,7 @@ void http_channel::found_terminator() {
                     close_after_output();
                     break;
                 case request_parser::status::error:
-                    protocol_error(parser_.error_code(), parser_.error_reason());
+                    protocol_error(parser_->error_code(), parser_->error_reason());
                     break;
                 default:
                     break;
@@ -196,10 +243,10 @@ void http_channel::found_terminator() {
                     body_data("\n");
                 }
                 if (phase_ != phase::body) return;
-                if (chunks_.done()) {
+                if (chunks_->done()) {
                     end_of_body();
-                } else if (chunks_.data_remaining() > 0) {
-                    set_terminator(size_t(chunks_.data_remaining()));
+                } else if (chunks_->data_remaining() > 0) {
+                    set_terminator(size_t(chunks_->data_remaining()));
                 } else {
                     set_terminator("\n");
                 }
@@ -227,14 +274,14 @@ void http_channel::body_data(std::string_view data) {
         deliver(data);
         return;
     }
-    chunks_.feed(data, deliver);
+    chunks_->feed(data, deliver);
     if (phase_ != phase::body) return;
-    if (chunks_.failed()) {
-        protocol_error(400, fmt::format("bad chunked body: {}", chunks_.error()));
+    if (chunks_->failed()) {
+        protocol_error(400, fmt::format("bad chunked body: {}", chunks_->error()));
         return;
     }
     uint64_t limit = body_collected_ ? server_->max_body : server_->max_discard_body;
-    if (chunks_.body_bytes() > limit) {
+    if (chunks_->body_bytes() > limit) {
         if (body_collected_) {
             protocol_error(413, fmt::format("chunked body larger than {} bytes", limit));
         } else {
@@ -257,6 +304,7 @@ void http_channel::dispatch(parsed_request head) {
     phase_ = phase::waiting;
     body_remaining_ = 0;
     body_collected_ = false;
+    close_after_body_ = false;
     continue_sent_ = false;
     chunks_.reset();
 
@@ -273,8 +321,15 @@ void http_channel::dispatch(parsed_request head) {
             return;
         }
         r->body_chunked_ = true;
-        // Both framings, or chunked from an HTTP/1.0 client: a smuggling attempt or a confused
-        // intermediary; serve this request, then close.
+        chunks_ = std::make_unique<chunked_decoder>();  // made only for a chunked body
+        // The parser has read and checked the first chunk-size line with the head (a bad one is
+        // a 400 before any handler runs): the decoder starts after it.
+        if (auto line = r->head().first_chunk_line()) {
+            chunks_->feed(*line, [](std::string_view) {});
+            chunks_->feed("\n", [](std::string_view) {});
+        }
+        // Both framings, or chunked from an HTTP/1.0 client: the parser answers those 400 (a
+        // smuggling attempt); should one get here, serve it, then close.
         if (has_length || r->version_kind() != http_version::http11) r->close_after();
     } else if (!length) {
         protocol_error(400, "invalid Content-Length");
@@ -285,6 +340,22 @@ void http_channel::dispatch(parsed_request head) {
     }
     body_pending_ = r->has_body();
 
+    run_handlers(r);
+
+    // A handler may have taken the socket (del_channel) or closed the channel.
+    if (closed() || !in_map() || phase_ == phase::closing) return;
+    if (current_ != r) return;
+    if (body_pending_) {
+        start_body();
+    } else if (r->is_done()) {
+        next_request();
+    } else {
+        phase_ = phase::waiting;
+        pause_reading();
+    }
+}
+
+bool http_channel::run_handlers(const std::shared_ptr<http_request>& r) {
     // Handler selection and dispatch (medusa: the first handler whose match() is true).
     dispatching_ = true;
     bool matched = false;
@@ -299,18 +370,44 @@ void http_channel::dispatch(parsed_request head) {
     });
     dispatching_ = false;
     if (!matched && !r->is_done()) r->error(404);
+    return matched;
+}
 
-    // A handler may have taken the socket (del_channel) or closed the channel.
-    if (closed() || !in_map() || phase_ == phase::closing) return;
-    if (current_ != r) return;
-    if (body_pending_) {
-        start_body();
-    } else if (r->is_done()) {
-        next_request();
-    } else {
-        phase_ = phase::waiting;
-        pause_reading();
+std::shared_ptr<http_request> http_channel::redispatch(const std::shared_ptr<http_request>& r,
+                                                       parsed_request head) {
+    // Inside handle_request() the dispatch that called it would go on with the old request.
+    if (dispatching_)
+        throw std::logic_error("http_channel::redispatch() called from inside handle_request()");
+    if (closed() || !in_map() || !r || r != current_ || r->is_done()) return nullptr;
+    auto self = std::static_pointer_cast<http_channel>(shared_from_this());
+    auto next = std::make_shared<http_request>(self, std::move(head));
+    next->internal_redirects_ = r->internal_redirects_ + 1;
+    if (r->force_close_) next->close_after();
+    // r is finished with: whatever its handler still does for it reaches nobody.
+    r->take_collector();
+    r->outgoing_.clear();
+    r->done_ = true;
+    current_ = next;
+    if (body_pending_ && phase_ == phase::body) {
+        // The rest of r's body is dropped. The new request has no body of its own, so the framing
+        // read from r's headers stays usable only for a Content-Length body (body_data reads the
+        // current request's); a chunked one, or one too large to drop, is not read: close.
+        body_collected_ = false;
+        if (r->body_chunked() || body_remaining_ > server_->max_discard_body ||
+            expect_unanswered(*r)) {
+            next->close_after();
+            enter_closing();
+        } else if (reading_paused()) {
+            resume_reading();  // a pause for r's handler (its consumer was slow) is over
+        }
     }
+    run_handlers(next);
+    if (closed() || !in_map() || phase_ == phase::closing || current_ != next) return next;
+    if (phase_ == phase::waiting && next->is_done()) {
+        next_request();
+        resume_reading();
+    }
+    return next;
 }
 
 bool http_channel::expect_unanswered(const http_request& r) const {
@@ -344,7 +441,9 @@ void http_channel::start_body() {
         close_after_reply(*r);
         return;
     }
-    if (r->body_chunked()) {
+    if (r->body_chunked() && chunks_->data_remaining() > 0) {
+        set_terminator(size_t(chunks_->data_remaining()));  // the first chunk's data
+    } else if (r->body_chunked()) {
         set_terminator("\n");
     } else {
         set_terminator(size_t(body_remaining_));
@@ -359,6 +458,12 @@ void http_channel::end_of_body() {
         run_guarded(r, "collector", [&] { r->get_collector()->found_terminator(); });
     }
     if (closed() || !in_map() || phase_ == phase::closing) return;
+    if (close_after_body_) {
+        // The reply, queued before the body ended, closes the connection: now it may.
+        enter_closing();
+        close_after_output();
+        return;
+    }
     if (current_ != r) return;
     if (r->is_done()) {
         next_request();
@@ -399,7 +504,7 @@ void http_channel::protocol_error(int code, std::string_view reason) {
         return;
     } else {
         auto self = std::static_pointer_cast<http_channel>(shared_from_this());
-        r = std::make_shared<http_request>(self, parser_.take());
+        r = std::make_shared<http_request>(self, parser_ ? parser_->take() : parsed_request{});
         request_counter.increment();
         server_->total_requests.increment();
         current_ = r;
@@ -422,6 +527,17 @@ bool http_channel::must_close_after(const http_request& r) const {
 
 void http_channel::reply_queued(http_request& r, bool close) {
     if (close) {
+        // A reply that came before the end of a body that goes to a collector (a CGI script
+        // answering an HTTP/1.0 POST while still reading it): the collector gets the rest all
+        // the same, and the channel closes once the body has ended (end_of_body). A client that
+        // holds the body back for a 100 Continue may never send it: no waiting for that one.
+        bool collecting = phase_ == phase::body ? body_collected_
+                                                : phase_ == phase::waiting && dispatching_;
+        if (body_pending_ && &r == current_.get() && r.get_collector() && collecting &&
+            !expect_unanswered(r)) {
+            close_after_body_ = true;
+            return;
+        }
         enter_closing();
         close_after_output();
         return;
@@ -474,7 +590,8 @@ void http_channel::check_timeouts(clock::time_point now) {
     if (closed()) return;
     auto header_timeout = server_->header_timeout;
     const char* why = nullptr;
-    if (phase_ == phase::header && parser_.started() && now - request_started_ > header_timeout) {
+    if (phase_ == phase::header && parser_ && parser_->started() &&
+        now - request_started_ > header_timeout) {
         why = "request head not complete in time";
     } else if (phase_ == phase::body && now - last_used_ > header_timeout) {
         why = "request body stalled";

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstring>
 #include <ctime>
 
 #include "http/http_channel.h"
@@ -178,6 +179,34 @@ std::string_view http_request::reason(int code) {
     }
 }
 
+std::optional<std::string_view> http_request::get_header(std::string_view name) const {
+    auto answer = [this](uint32_t i) -> std::optional<std::string_view> {
+        if (i == cached_header::absent) return std::nullopt;
+        return head_.field(i).value;
+    };
+    for (uint8_t k = 0; k < header_cached_; ++k) {
+        const cached_header& c = header_cache_[k];
+        if (c.size == name.size() && iequals(std::string_view(c.name, c.size), name))
+            return answer(c.field);
+    }
+    // The first field of that name, as medusa's scan of its header lines.
+    uint32_t found = cached_header::absent;
+    for (size_t i = 0; i < head_.field_count(); ++i) {
+        std::string_view n = head_.field(i).name;
+        if (n.size() == name.size() && iequals(n, name)) {
+            found = uint32_t(i);
+            break;
+        }
+    }
+    if (header_cached_ < header_cache_.size() && name.size() <= sizeof(cached_header::name)) {
+        cached_header& c = header_cache_[header_cached_++];
+        c.field = found;
+        c.size = uint8_t(name.size());
+        std::memcpy(c.name, name.data(), name.size());
+    }
+    return answer(found);
+}
+
 std::string http_request::error_page(int code) {
     return fmt::format(
         "<head>\r\n<title>Error response</title>\r\n</head>\r\n<body>\r\n"
@@ -304,6 +333,17 @@ void http_request::done() {
     ch->reply_queued(*this, d.close);
 }
 
+bool http_request::on_close(std::function<void()> f) {
+    auto ch = channel_.lock();
+    if (!ch || ch->closed()) {
+        on_close_ = nullptr;
+        return false;
+    }
+    on_close_ = std::move(f);
+    if (on_close_) ch->watch_close(weak_from_this());
+    return true;
+}
+
 std::string http_request::log_date_string(time_t when) {
     struct tm gmt;
     gmtime_r(&when, &gmt);
@@ -328,9 +368,11 @@ std::string http_request::log_date_string(time_t when) {
 }
 
 void http_request::log(uint64_t bytes) {
+    on_close_ = nullptr;  // the reply is out: a close from now on is not this request's
     bytes += producer_bytes_;
     if (!server_) return;
     server_->bytes_out.increment(bytes);
+    if (!server_->access_log().enabled()) return;
     auto ch = channel_.lock();
     std::string host = ch ? ch->addr().host() : std::string("-");
     uint16_t port = ch ? ch->addr().port() : 0;

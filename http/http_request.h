@@ -19,7 +19,9 @@
 // done() does nothing.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,10 +67,11 @@ public:
     };
     const uri_split& split_uri();
 
-    // A request header by name, case-insensitive; nullopt when absent.
-    std::optional<std::string_view> get_header(std::string_view name) const {
-        return head_.get_header(name);
-    }
+    // A request header by name, case-insensitive; nullopt when absent. The first header of that
+    // name wins, as medusa's. Answers are cached per name (medusa's _header_cache), absent ones
+    // too: handlers and the channel ask for the same few names (Host, Connection,
+    // If-Modified-Since, Content-Length) several times per request.
+    std::optional<std::string_view> get_header(std::string_view name) const;
     const parsed_request& head() const { return head_; }
 
     // --- reply headers -----------------------------------------------------------------------
@@ -114,6 +117,27 @@ public:
     // Make done() close the connection after this reply (the reply says Connection: close).
     void close_after() { force_close_ = true; }
 
+    // --- when the client goes away ---------------------------------------------------------
+    // Run `f` once, in the loop thread, if the channel closes before this request's reply has
+    // been handed to the socket in full: the client disconnected or reset, a send failed, a
+    // timeout closed the connection. Not run once the reply is out (its log line is written),
+    // nor after a hand-off (del_channel). A handler doing slow work for the request (a CGI
+    // script, a query on a thread) uses it to stop that work at once:
+    //   r->on_close([weak = std::weak_ptr(job)] { if (auto j = weak.lock()) j->cancel(); });
+    // While a request with a callback waits for its reply, the channel keeps watching its socket
+    // (reading at most one buffer ahead, pipelined requests left unframed), so a client that gives
+    // up is seen at once, not when the reply is ready. As in medusa, whose channel never stopped
+    // reading, a client's end of file counts as leaving: one that half-closes after its request
+    // (shutdown(SHUT_WR)) and waits for a slow reply loses it.
+    // Call it in the loop thread; the request keeps `f` until then, so capture weak pointers.
+    // Setting it again replaces it; nullptr removes it. Returns false (and keeps nothing) when the
+    // channel has already closed.
+    bool on_close(std::function<void()> f);
+
+    // How many internal redirects (http_channel::redispatch) led to this request: 0 for one the
+    // client sent. A handler that redirects bounds it (a script redirecting to itself).
+    int internal_redirects() const { return internal_redirects_; }
+
     // The reason phrase medusa's table gives a code ("Not Found"); "Unknown" when absent.
     static std::string_view reason(int code);
     // medusa's DEFAULT_ERROR_MESSAGE for `code`, byte for byte (CRLF line ends).
@@ -156,6 +180,17 @@ private:
     std::string uri_;  // medusa's decoded .uri, when it differs from the raw one
     http_version version_;
     std::optional<uri_split> split_;
+    // get_header's answers (medusa's _header_cache): the name as asked and the index of the
+    // field that answered, or `absent`. Inline, so that a request allocates nothing for it; a
+    // name longer than a slot holds, or asked when every slot is taken, is looked up each time.
+    struct cached_header {
+        static constexpr uint32_t absent = UINT32_MAX;
+        uint32_t field;
+        uint8_t size;
+        char name[27];
+    };
+    mutable std::array<cached_header, 6> header_cache_;
+    mutable uint8_t header_cached_ = 0;  // slots in use
 
     std::vector<std::pair<std::string, std::string>> reply_headers_;
     std::vector<std::variant<std::string, producer_ptr>> outgoing_;
@@ -165,6 +200,8 @@ private:
     bool body_chunked_ = false;
     uint64_t body_length_ = 0;
     uint64_t producer_bytes_ = 0;  // bytes the reply's producers have produced (for the log)
+    std::function<void()> on_close_;  // see on_close(); cleared when the reply is out
+    int internal_redirects_ = 0;
 };
 
 }  // namespace medusa::http

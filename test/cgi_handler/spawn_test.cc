@@ -94,6 +94,31 @@ TEST(Spawn, PipesCarryStdinStdoutStderrAndWorkingDirectory) {
     ::close(c.stderr_fd);
 }
 
+TEST(Spawn, StdinFromTheCallersDescriptor) {
+    char path[] = "/tmp/medusa-spawn-stdin-XXXXXX";
+    int fd = ::mkostemp(path, O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    ASSERT_EQ(::write(fd, "from a file", 11), 11);
+    ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+    auto o = sh("cat; ls -l /proc/self/fd/ >&2");
+    o.stdin_from = fd;
+    auto c = spawn(o);
+    EXPECT_EQ(c.stdin_fd, -1);
+    EXPECT_EQ(read_all(c.stdout_fd), "from a file");
+    std::string fds = read_all(c.stderr_fd);
+    int status = 0;
+    ASSERT_EQ(::waitpid(c.pid, &status, 0), c.pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ::close(c.stdout_fd);
+    ::close(c.stderr_fd);
+    // Still open for the caller (the next script), and not inherited under its own number.
+    EXPECT_GE(::fcntl(fd, F_GETFD), 0);
+    for (const auto& [n, target] : medusa::cgi::testing::listed_descriptors(fds))
+        EXPECT_TRUE(n <= 2 || target.find("/fd") != std::string::npos) << n << " -> " << target;
+    ::close(fd);
+}
+
 TEST(Spawn, EnvironmentIsExactlyTheGivenOne) {
     ::setenv("MEDUSA_SPAWN_TEST_SECRET", "x", 1);
     auto o = sh("env");
