@@ -291,20 +291,20 @@ void async_chat::push(std::string data) {
             back.data += data;
             out_bytes_ += n;
             output_added();
-            initiate_send();
+            if (!corked_) initiate_send();
             return;
         }
     }
     out_queue_.push_back(out_item{std::move(data), 0, nullptr, false});
     out_bytes_ += n;
     output_added();
-    initiate_send();
+    if (!corked_) initiate_send();
 }
 
 void async_chat::push_with_producer(producer_ptr p) {
     if (!p) return;
     out_queue_.push_back(out_item{{}, 0, std::move(p), false});
-    initiate_send();
+    if (!corked_) initiate_send();
 }
 
 void async_chat::close_when_done() {

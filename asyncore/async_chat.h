@@ -79,6 +79,14 @@ public:
     void push(std::string_view data) { push(std::string(data)); }
     void push(const char* data) { push(std::string(data)); }
     void push_with_producer(producer_ptr p);
+    // Between cork() and uncork(), pushes are queued but not sent: a reply made of several
+    // pushes (a header block, then a file producer) leaves in one writev, or one send with
+    // MSG_MORE before the sendfile, instead of a send per push. uncork() sends what is queued.
+    // Nesting is counted. (The name is TCP_CORK's; this one holds bytes in the channel.)
+    void cork() { ++corked_; }
+    void uncork() {
+        if (corked_ > 0 && --corked_ == 0) initiate_send();
+    }
     // Close once everything queued before this call has been sent (output pushed after it is
     // never sent). The close happens in the loop, not inside this call.
     void close_when_done();
@@ -153,6 +161,7 @@ private:
     bool over_high_water_ = false;
     bool in_send_ = false;
     bool not_socket_ = false;  // a pipe (file_dispatcher): writev instead of sendmsg
+    uint8_t corked_ = 0;       // cork() depth
 };
 
 }  // namespace medusa

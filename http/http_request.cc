@@ -284,6 +284,9 @@ void http_request::done() {
     for (const auto& item : outgoing_)
         if (!std::holds_alternative<std::string>(item)) all_strings = false;
 
+    // The header block, the body and the log hook are queued first and sent together: a
+    // file's head then leaves with MSG_MORE right before its sendfile, not as a packet alone.
+    ch->cork();
     if (d.chunk && all_strings) {
         // Chunk string bodies here: the whole reply is then one string, one writev.
         for (auto& item : outgoing_) append_chunk(text, std::get<std::string>(item));
@@ -330,6 +333,7 @@ void http_request::done() {
     }
     outgoing_.clear();
     ch->push_with_producer(std::make_unique<log_hook>(shared_from_this(), fixed));
+    ch->uncork();
     ch->reply_queued(*this, d.close);
 }
 

@@ -118,6 +118,32 @@ TEST_P(AsyncChatOutput, CloseWhenDoneSendsEverythingFirst) {
     EXPECT_TRUE(m.empty());
 }
 
+TEST_P(AsyncChatOutput, CorkedPushesWaitForUncorkThenLeaveTogether) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    const std::string file = pattern(50000, 3);
+    int more_calls = 0;
+    ch->cork();
+    ch->push("HEAD\r\n");
+    ch->cork();  // nested: only the outer uncork sends
+    ch->push_with_producer(
+        std::make_unique<counting_file_producer>(temp_file(file), int64_t(file.size()), &more_calls));
+    ch->uncork();
+    ch->push("TAIL");
+    // Nothing has been sent while corked, even with the socket writable.
+    std::string got;
+    char byte;
+    EXPECT_EQ(::recv(peer, &byte, 1, MSG_DONTWAIT), -1);
+    EXPECT_FALSE(ch->output_empty());
+    ch->uncork();
+    ch->close_when_done();
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms));
+    ::close(peer);
+    EXPECT_TRUE(got == "HEAD\r\n" + file + "TAIL") << got.size() << " bytes";
+    EXPECT_EQ(more_calls, 1) << "the file went through more(), not sendfile";
+}
+
 TEST_P(AsyncChatOutput, HttpShapedReplySendsTheFileBySendfile) {
     // http_request's shape: hooked(globbing(composite(header, file))). The header is copied, the
     // file range still reaches the channel and goes by sendfile(2).
