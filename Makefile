@@ -115,6 +115,8 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
+# The demo with every part on: the docroot, /status, the thread modules, /cgi-bin/ and the chat server
+# on port 8888 (README "Quick start"). Flags go in RUN_ARGS, e.g. RUN_ARGS="--port 9000 --chat-port 0".
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo
 	$(BUILD)/bin/medusa-demo $(RUN_ARGS)
@@ -155,6 +157,19 @@ $(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc
 bench-compare: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
 	@BUILD=$(BUILD) bench/compare.sh
+
+# The thread load comparison (bench/thread_compare.sh): one reply from an in-loop handler, a
+# script on the worker pool and a hand-off, all served by bench/servers/thread_bench_server.cc
+# (a program, not a Google Benchmark: it sits outside bench/*.cc), under wrk; prints the ratios.
+# DURATION and RUNS tune it (see bench/README.md).
+.PHONY: bench-threads
+$(BUILD)/bin/thread_bench_server: $(BUILD)/obj/bench/servers/thread_bench_server.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+bench-threads: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/thread_bench_server
+	@BUILD=$(BUILD) bench/thread_compare.sh
 
 # --- fuzzing: make fuzz [FUZZ_SECONDS=60] ----------------------------------------------------------
 # One libFuzzer target per test/fuzz/TARGET.fuzz.cpp (the harnesses are test/fuzz/harness_*.h),

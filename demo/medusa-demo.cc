@@ -1,20 +1,30 @@
-// medusa-demo: an HTTP server built from the framework's parts (medusa's demo/start_medusa.py).
+// medusa-demo: the framework's parts in one server, as medusa's demo/start_medusa.py put them
+// together. `make run` starts it with everything on:
+//
+//   http://HOST:PORT/              the default handler over DIR (default: the demo's own docroot,
+//                                  demo/docroot in the source tree)
+//   http://HOST:PORT/status        the status pages (status_handler.h), with every part below
+//   http://HOST:PORT/echo, /pi     two script modules on --threads N worker threads (default 2),
+//   http://HOST:PORT/handoff       and a socket handed to a worker (demo/thread_modules.h)
+//   http://HOST:PORT/cgi-bin/NAME  the CGI/1.1 scripts of --cgi-bin DIR (default demo/cgi-bin)
+//   HOST:CHAT_PORT                 medusa's chat server (demo/chat.h), in the same loop
 //
 //   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll]
-//               [--cgi-bin DIR] [--header-timeout SECONDS] [--zombie-timeout SECONDS]
-//               [--fixture docroot|cgi] [--threads N]
+//               [--threads 2] [--cgi-bin DIR] [--chat-port 8888] [--fixture docroot|cgi]
+//               [--header-timeout SECONDS] [--zombie-timeout SECONDS] [--no-log]
 //
-// `--fixture cgi` adds the transcripts' script module at /cgi (demo/cgi_fixture.h); `--threads N`
-// adds /echo, /pi and /handoff on N worker threads (demo/thread_modules.h).
+// `--threads 0` and `--chat-port 0` leave those parts out; `--fixture cgi` adds the transcripts'
+// script module at /cgi (demo/cgi_fixture.h). It prints one line per part as it starts, then logs
+// each request in medusa's format on stdout (buffered, flushed at least every 0.2 s; --no-log
+// turns it off), with the chat server's lines among them. SIGINT or SIGTERM stops the loop and
+// closes every channel (exit status 0).
 //
-// Serves DIR (default: the demo's own docroot, demo/docroot in the source tree) with the
-// default handler, the status pages under /status, CGI scripts at /cgi-bin/NAME (from
-// --cgi-bin DIR, default the demo's demo/cgi-bin), and logs each request in medusa's format on
-// stdout (buffered, flushed at least every 0.2 s; --no-log turns it off). SIGINT or SIGTERM
-// stops the loop and closes every channel (exit status 0).
+// The default chat port (medusa's CHAT_PORT) may be taken, say by a second demo: the demo then
+// runs without chat and says so; a --chat-port given explicitly that cannot be bound is an error.
 //
 // To add a flag or a handler: add a field to `options` and its parsing to `flags`, and/or an
-// entry to `installers` (each gets the server and the options).
+// entry to `installers` (each gets the server, the options and the status page, and returns the
+// line that says where it is).
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -40,6 +50,7 @@
 #include "asyncore/socket_map.h"
 #include "cgi/cgi_handler.h"
 #include "demo/cgi_fixture.h"
+#include "demo/chat.h"
 #include "demo/thread_modules.h"
 #include "http/default_handler.h"
 #include "http/filesys.h"
@@ -63,7 +74,9 @@ struct options {
     long header_timeout = -1;  // seconds; -1: the server's default
     long zombie_timeout = -1;  // seconds; -1: the server's default
     std::string fixture = "docroot";  // "cgi": also the transcripts' script module at /cgi
-    size_t threads = 0;               // > 0: the thread modules (/echo, /pi, /handoff)
+    size_t threads = 2;               // > 0: the thread modules (/echo, /pi, /handoff)
+    uint16_t chat_port = 8888;        // start_medusa.py's CHAT_PORT; 0: no chat server
+    bool chat_port_given = false;     // a port given, not the default: failing to bind is an error
     bool log = true;                  // --no-log: no access log (for benchmarks)
 };
 
@@ -78,8 +91,8 @@ medusa::thread::worker_pool& new_pool(size_t threads) {
 
 struct flag {
     std::string_view name;
-    std::string_view arg;  // "" for a flag without a value
-    std::string_view help;
+    std::string_view arg;   // "" for a flag without a value
+    std::string_view help;  // "\n" starts a continuation line
     std::function<void(options&, std::string_view)> apply;
 };
 
@@ -116,69 +129,127 @@ size_t parse_threads(std::string_view s) {
 }
 
 const std::vector<flag> flags = {
-    {"--host", "ADDR", "numeric address to listen on (default 127.0.0.1; :: for IPv6)",
+    {"--host", "ADDR", "numeric address to listen on, for HTTP and chat (default 127.0.0.1;\n"
+                       ":: for IPv6)",
      [](options& o, std::string_view v) { o.host = v; }},
-    {"--port", "PORT", "port to listen on (default 8080; 0 picks a free one)",
+    {"--port", "PORT", "HTTP port (default 8080; 0 picks a free one)",
      [](options& o, std::string_view v) { o.port = parse_port(v); }},
     {"--root", "DIR", "directory to serve (default: the demo's docroot)",
      [](options& o, std::string_view v) { o.root = v; }},
     {"--backend", "NAME", "event loop backend: select, poll or epoll (default epoll)",
      [](options& o, std::string_view v) { o.loop_backend = backend_from_string(v); }},
+    {"--threads", "N", "mount /echo, /pi and /handoff on N worker threads (default 2;\n"
+                       "0: not mounted)",
+     [](options& o, std::string_view v) { o.threads = parse_threads(v); }},
     {"--cgi-bin", "DIR", "run the CGI scripts of DIR at /cgi-bin/ (default: the demo's cgi-bin)",
      [](options& o, std::string_view v) { o.cgi_bin = v; }},
-    {"--header-timeout", "SECONDS", "close a connection whose request head takes longer (default 30)",
-     [](options& o, std::string_view v) { o.header_timeout = parse_seconds(v); }},
-    {"--zombie-timeout", "SECONDS", "close a connection idle this long (default 1800)",
-     [](options& o, std::string_view v) { o.zombie_timeout = parse_seconds(v); }},
+    {"--chat-port", "PORT", "port of the chat server, on --host (default 8888; 0: no chat server)",
+     [](options& o, std::string_view v) {
+         o.chat_port = parse_port(v);
+         o.chat_port_given = true;
+     }},
     {"--fixture", "NAME", "docroot (default) or cgi: also the transcripts' script module at /cgi",
      [](options& o, std::string_view v) {
          if (v != "docroot" && v != "cgi")
              throw std::invalid_argument(fmt::format("unknown fixture '{}'", v));
          o.fixture = v;
      }},
-    {"--threads", "N", "mount /echo, /pi and /handoff on N worker threads (default 0: off)",
-     [](options& o, std::string_view v) { o.threads = parse_threads(v); }},
-    {"--no-log", "",
-     "turn off the access log on stdout (on by default; log lines are flushed at least every "
-     "0.2 s)",
+    {"--header-timeout", "SECONDS", "close a connection whose request head takes longer (default 30)",
+     [](options& o, std::string_view v) { o.header_timeout = parse_seconds(v); }},
+    {"--zombie-timeout", "SECONDS", "close a connection idle this long (default 1800)",
+     [](options& o, std::string_view v) { o.zombie_timeout = parse_seconds(v); }},
+    {"--no-log", "", "no access log on stdout (on by default; its lines are flushed at least\n"
+                     "every 0.2 s)",
      [](options& o, std::string_view) { o.log = false; }},
 };
 
+// One line per flag, the help column aligned after the longest "--name ARG".
 void usage(FILE* out) {
+    auto left_of = [](const flag& f) {
+        return f.arg.empty() ? std::string(f.name) : fmt::format("{} {}", f.name, f.arg);
+    };
+    size_t width = std::string_view("--help").size();
+    for (const auto& f : flags) width = std::max(width, left_of(f).size());
     fmt::print(out, "usage: medusa-demo [options]\n\noptions:\n");
     for (const auto& f : flags) {
-        std::string left = f.arg.empty() ? std::string(f.name) : fmt::format("{} {}", f.name, f.arg);
-        fmt::print(out, "  {:<18} {}\n", left, f.help);
+        std::string_view help = f.help;
+        std::string left = left_of(f);
+        for (size_t nl; (nl = help.find('\n')) != std::string_view::npos; help.remove_prefix(nl + 1)) {
+            fmt::print(out, "  {:<{}}  {}\n", left, width, help.substr(0, nl));
+            left.clear();
+        }
+        fmt::print(out, "  {:<{}}  {}\n", left, width, help);
     }
-    fmt::print(out, "  {:<18} {}\n", "--help", "show this help and exit");
+    fmt::print(out, "  {:<{}}  {}\n", "--help", width, "show this help and exit");
 }
-
-// Each installer adds handlers to the server; later ones end up in front (install_handler).
-using installer = std::function<void(http_server&, const options&, status_extension&)>;
+// Each installer adds handlers to the server (later ones end up in front: install_handler) and
+// their status to the status page, and returns the line that says where they are ("" when the
+// options leave them out). `base` is the server's URL, "http://127.0.0.1:8080/".
+using installer = std::function<std::string(http_server&, const options&,
+                                            const std::shared_ptr<status_extension>&,
+                                            const std::string& base)>;
 
 const std::vector<installer> installers = {
-    [](http_server& server, const options& o, status_extension& status) {
+    [](http_server& server, const options& o, const std::shared_ptr<status_extension>& status,
+       const std::string& base) {
         auto fs = std::make_shared<os_filesystem>(o.root);
         auto files = std::make_shared<default_handler>(fs);
         server.install_handler(files);
-        status.add(status_extension::source(files));
+        status->add(status_extension::source(files));
+        // Scripts read the port from this line ("medusa-demo: http://127.0.0.1:PORT/"): keep it.
+        return fmt::format("{} serving {} (backend {})", base, o.root, to_string(o.loop_backend));
     },
-    [](http_server& server, const options& o, status_extension& status) {
-        status.add(status_extension::source(medusa::cgi::install_cgi(server, o.cgi_bin, o.root)));
+    // In front of the default handler, which would answer /status with 404.
+    [](http_server& server, const options&, const std::shared_ptr<status_extension>& status,
+       const std::string& base) {
+        server.install_handler(status);
+        return fmt::format("status   {}status", base);
     },
-    [](http_server& server, const options& o, status_extension& status) {
-        if (o.fixture != "cgi") return;
+    [](http_server& server, const options& o, const std::shared_ptr<status_extension>& status,
+       const std::string& base) {
+        if (o.threads == 0) return std::string();
+        medusa::demo::install_thread_modules(server, new_pool(o.threads), *status);
+        return fmt::format("threads  {0}echo {0}pi {0}handoff ({1} worker thread{2})", base,
+                           o.threads, o.threads == 1 ? "" : "s");
+    },
+    [](http_server& server, const options& o, const std::shared_ptr<status_extension>& status,
+       const std::string& base) {
+        status->add(status_extension::source(medusa::cgi::install_cgi(server, o.cgi_bin, o.root)));
+        return fmt::format("cgi-bin  {}cgi-bin/NAME runs the scripts of {}", base, o.cgi_bin);
+    },
+    [](http_server& server, const options& o, const std::shared_ptr<status_extension>& status,
+       const std::string& base) {
+        if (o.fixture != "cgi") return std::string();
         // The fixture: 4 workers, document_root "" (CGI_FIXTURE.md).
         auto scripts = std::make_shared<medusa::thread::script_handler>(new_pool(4));
         scripts->add_module("cgi", medusa::demo::cgi_fixture_main);
         server.install_handler(scripts);
-        status.add(status_extension::source(scripts));
-    },
-    [](http_server& server, const options& o, status_extension& status) {
-        if (o.threads == 0) return;
-        medusa::demo::install_thread_modules(server, new_pool(o.threads), status);
+        status->add(status_extension::source(scripts));
+        return fmt::format("fixture  {}cgi/NAME the cgi fixture's scripts (4 worker threads)", base);
     },
 };
+
+// The chat server on o.chat_port, its lines in the log; null when off. The default port already
+// taken (a second demo running, say) leaves chat off with a note in `shown`; a port given
+// explicitly must bind.
+std::shared_ptr<medusa::demo::chat_server> start_chat(const options& o, socket_map& map,
+                                                      const std::shared_ptr<logger>& log,
+                                                      const std::string& host_shown,
+                                                      std::vector<std::string>& shown) {
+    if (o.chat_port == 0) return nullptr;
+    std::shared_ptr<medusa::demo::chat_server> chat;
+    try {
+        chat = make<medusa::demo::chat_server>(o.host, o.chat_port, map);
+    } catch (const std::system_error& e) {
+        if (o.chat_port_given || e.code() != std::errc::address_in_use) throw;
+        shown.push_back(fmt::format("chat     off: {}:{} is in use (--chat-port PORT picks another)",
+                                    host_shown, o.chat_port));
+        return nullptr;
+    }
+    chat->say = [log](std::string_view line) { log->log(line); };
+    shown.push_back(fmt::format("chat     {0}:{1} (nc {2} {1})", host_shown, chat->port(), o.host));
+    return chat;
+}
 
 bool is_dir(const std::string& p) {
     struct stat st;
@@ -297,14 +368,22 @@ int run(const options& o) {
     }
     auto status = std::make_shared<status_extension>(
         std::vector<status_extension::status_source>{status_extension::source(server)});
-    for (const auto& install : installers) install(*server, o, *status);
-    status->add(status_extension::source(status));
-    server->install_handler(status);
 
-    std::string shown = o.host.find(':') != std::string::npos ? fmt::format("[{}]", o.host)
-                                                              : o.host;
-    fmt::print("medusa-demo: http://{}:{}/ serving {} (backend {})\n", shown, server->port(),
-               o.root, to_string(o.loop_backend));
+    std::string host_shown = o.host.find(':') != std::string::npos ? fmt::format("[{}]", o.host)
+                                                                   : o.host;
+    std::string base = fmt::format("http://{}:{}/", host_shown, server->port());
+    std::vector<std::string> shown;
+    for (const auto& install : installers) {
+        std::string where = install(*server, o, status, base);
+        if (!where.empty()) shown.push_back(std::move(where));
+    }
+    auto chat = start_chat(o, map, log, host_shown, shown);
+    if (chat) status->add(status_extension::source(chat));
+    status->add(status_extension::source(status));
+
+    // Every part is listening before the first line is printed: a script that waits for a line
+    // can connect to any of them.
+    for (const auto& where : shown) fmt::print("medusa-demo: {}\n", where);
     std::fflush(stdout);
     loop(std::chrono::duration<double>(30.0), o.loop_backend, map);
     close_all(map);

@@ -120,8 +120,9 @@ public:
         // Copied now: the request stays with the loop thread.
         std::string version(request->version());
         std::string uri(request->uri());
-        thread::hand_off(channel, pool_, [version, uri](thread::handed_socket s) {
-            reply(s, version, uri);
+        bool head = request->command() == "HEAD";
+        thread::hand_off(channel, pool_, [version, uri, head](thread::handed_socket s) {
+            reply(s, version, uri, head);
         });
     }
 
@@ -137,14 +138,15 @@ private:
 
     // Worker thread. The script-style output goes through a header_scanner, whose head becomes
     // the reply head (cgi::build_reply); the connection closes after the body, so no framing.
-    static void reply(thread::handed_socket& s, const std::string& version, const std::string& uri) {
+    static void reply(thread::handed_socket& s, const std::string& version, const std::string& uri,
+                      bool head) {
         std::string server = fmt::format("Medusa/{}", http::http_server::version_string);
         std::string date = http::build_http_date(std::time(nullptr));
         bool pass_body = false;
         cgi::header_scanner scanner(
             [&](const cgi::scan_result& result) {
                 cgi::request_info info{.version = version,
-                                       .head = false,
+                                       .head = head,  // HEAD: the head alone
                                        .keep_alive = false,
                                        .server = server,
                                        .date = date};

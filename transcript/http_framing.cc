@@ -110,6 +110,7 @@ struct chunk_reader {
                 return outcome::unframable;
             }
             at = nl + 1;
+            if (*size > 0 && in.has_glob_in(at, std::min(b.size(), at + *size))) return glob_chunk();
             if (*size == 0) {
                 // Trailer fields, then the blank line.
                 for (;;) {
@@ -121,10 +122,6 @@ struct chunk_reader {
                 }
             }
             if (b.size() - at < *size) return outcome::need_more;
-            if (in.has_glob_in(at + 1, at + *size - 1)) {
-                problem = "a {*} inside chunk data: the chunked body cannot be framed";
-                return outcome::unframable;
-            }
             payload.append(in.slice(at, at + *size));
             at += *size;
             std::string_view rest = std::string_view(b).substr(at);
@@ -139,6 +136,28 @@ struct chunk_reader {
                 return outcome::unframable;
             }
         }
+    }
+
+    // A chunk whose data holds a {*} (expected text, a value masked in a dynamic page): its size
+    // line counted the bytes the glob stands for, so it cannot say where the data ends. The data
+    // then ends at the first line end after which the rest frames as the end of a chunked body
+    // (more chunks, the last chunk, trailers, the blank line) reaching the end of the text or the
+    // next response. "707\r\n<b>Up:</b> {*} secs\r\n\r\n0\r\n\r\n" gives "<b>Up:</b> {*} secs\r\n".
+    outcome glob_chunk() {
+        const std::string& b = in.bytes;
+        for (std::size_t nl = b.find('\n', at); nl != std::string::npos; nl = b.find('\n', nl + 1)) {
+            chunk_reader rest{in, nl + 1, {}, {}};
+            if (rest.run() != outcome::done) continue;
+            if (rest.at != b.size() && !std::string_view(b).substr(rest.at).starts_with("HTTP/")) continue;
+            std::size_t data_end = nl > at && b[nl - 1] == '\r' ? nl - 1 : nl;
+            payload.append(in.slice(at, data_end));
+            if (in.has_glob_in(data_end, data_end)) payload.append_glob();  // "...{*}\r\n0\r\n"
+            payload.append(rest.payload);
+            at = rest.at;
+            return outcome::done;
+        }
+        problem = "a chunk with a {*} in its data is not followed by the rest of a chunked body";
+        return outcome::unframable;
     }
 };
 

@@ -172,7 +172,11 @@ protected:
         write_file(root_ + "/hello.txt", hello_txt);
 
         server_ = make<http::http_server>("127.0.0.1", 0, std::make_shared<quiet_logger>(), map_);
-        server_->install_handler(std::make_shared<http::default_handler>(std::make_shared<http::os_filesystem>(root_)));
+        auto files = std::make_shared<http::default_handler>(std::make_shared<http::os_filesystem>(root_));
+        // The test rewrites a file behind the server's back and replays at once: revalidate on
+        // every request instead of trusting the cache for its usual second.
+        files->cache().max_age = std::chrono::milliseconds(0);
+        server_->install_handler(files);
         server_->install_handler(std::make_shared<request_id_handler>());
         echo_ = make<echo_server>(map_);
     }
