@@ -41,8 +41,8 @@ PROG_BINS := $(addprefix $(BUILD)/bin/,$(notdir $(PROG_SRCS:.cc=)))
 # out: their memory bounds are for the plain build, and ASan's shadow memory would break them.
 CHECK_SCRIPTS ?= test/run_transcripts.sh test/record_roundtrip.sh
 
-# Threaded suites (make tsan): the loop, the thread module and cgi.
-TSAN_SUITES ?= asyncore thread cgi
+# Threaded suites (make tsan): the loop, the thread module, cgi and the cgi handler.
+TSAN_SUITES ?= asyncore thread cgi cgi_handler
 
 .PHONY: all deps test check tsan bench run clean programs tests install uninstall
 all: $(LIB) $(SOLIB) $(PROG_BINS) $(TEST_BINS)
@@ -77,8 +77,10 @@ $(SOLIB): $(LIB_OBJS)
 
 # One GoogleTest binary per test folder.
 .SECONDEXPANSION:
-# Keep test and bench objects (they are intermediate to the pattern rules) for incremental builds.
-.SECONDARY:
+# Keep test, bench and program objects (intermediate to the pattern rules) for incremental builds.
+# Only those: a bare .SECONDARY: would make the library's objects intermediate too, and a .cc
+# added to a module after the archive was built would then never be compiled into it.
+.SECONDARY: $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard test/*/*.cc bench/*.cc demo/*.cc tools/*.cc))
 $(BUILD)/bin/test_%: $$(addprefix $(BUILD)/obj/,$$(subst .cc,.o,$$(wildcard test/$$*/*.cc))) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest -lgtest_main $(LDLIBS)
@@ -170,6 +172,14 @@ $(BUILD)/bin/thread_bench_server: $(BUILD)/obj/bench/servers/thread_bench_server
 bench-threads: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/thread_bench_server
 	@BUILD=$(BUILD) bench/thread_compare.sh
+
+# The CGI load comparison (bench/cgi_compare.sh): medusa-demo's /cgi-bin/ against lighttpd's
+# mod_cgi, both running demo/cgi-bin/hello under wrk; ends with the target's verdict.
+# DURATION, RUNS and CONNECTIONS tune it (see bench/README.md).
+.PHONY: bench-cgi
+bench-cgi: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo
+	@BUILD=$(BUILD) bench/cgi_compare.sh
 
 # --- fuzzing: make fuzz [FUZZ_SECONDS=60] ----------------------------------------------------------
 # One libFuzzer target per test/fuzz/TARGET.fuzz.cpp (the harnesses are test/fuzz/harness_*.h),

@@ -3,6 +3,7 @@
 # same `hello` script (demo/cgi-bin/hello: a shell script, so most of the time is fork+exec of
 # /bin/sh on both sides), on the same CPU, with the same client.
 #
+#   make bench-cgi                         (builds medusa-demo, then runs this script)
 #   BUILD=build bench/cgi_compare.sh       (medusa-demo must be built: make build/bin/medusa-demo)
 #
 # Environment:
@@ -10,14 +11,20 @@
 #   CONNECTIONS=10              wrk connections (keep-alive; one thread)
 #   SERVER_CPU=0 CLIENT_CPU=1   where the servers (and the scripts they start) and wrk are pinned
 #   KEEP_TMP=1                  keep the temp dir (configs, logs) for inspection
+#   MEDUSA_BIN=BUILD/bin/medusa-demo   the medusa-demo binary to run
 #
 # Each server is started on a free loopback port, pinned with taskset (its scripts inherit the
 # pinning), checked to answer GET /cgi-bin/hello with 200 and "Hello, world!", then driven with
 # `wrk -t1 -cCONNECTIONS --latency`. Runs of the two servers alternate so drift on the machine
-# hits both alike. medusa-demo's access log goes to /dev/null; lighttpd has none. lighttpd,
+# hits both alike. medusa-demo runs with `--threads 0 --chat-port 0 --no-log` when its --help
+# offers those flags (no thread modules, no chat server on its fixed port, no access log: lighttpd
+# has none); without --no-log its log goes to /dev/null. lighttpd,
 # wrk and taskset are installed from Debian's packages when missing (the package's own service
 # is stopped and disabled: only this script's instance runs). Everything it starts is stopped on
-# exit, by pid. Output: a markdown table on stdout; progress on stderr.
+# exit, by pid. Output on stdout: a markdown table (medians of requests/s and p99; errors: wrk's
+# socket errors plus non-2xx/3xx replies, summed over all runs), the ratio, and a verdict line
+#   Target (medusa-demo >= 1.0x lighttpd mod_cgi requests/s): met|NOT met (RATIO)
+# Progress goes to stderr.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -113,11 +120,23 @@ wait_ready() {
     return 1
 }
 
+# The flags medusa-demo's --help offers among --threads, --chat-port and --no-log (see above).
+medusa_flags() {
+    local help flags=""
+    help=$("$MEDUSA_BIN" --help 2>&1 || true)
+    if [[ $help == *--threads* ]]; then flags="$flags --threads 0"; fi
+    if [[ $help == *--chat-port* ]]; then flags="$flags --chat-port 0"; fi
+    if [[ $help == *--no-log* ]]; then flags="$flags --no-log"; fi
+    echo "${flags# }"
+}
+
 start_medusa() {
     [ -x "$MEDUSA_BIN" ] || die "medusa: $MEDUSA_BIN not built (make $MEDUSA_BIN)"
     PORT[medusa]=$(free_port)
+    local flags
+    read -r -a flags <<<"$(medusa_flags)"
     taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa]}" \
-        --root "$TMP/root" --cgi-bin "$TMP/cgi-bin" >/dev/null 2>>"$TMP/medusa.log" &
+        --root "$TMP/root" --cgi-bin "$TMP/cgi-bin" "${flags[@]}" >/dev/null 2>>"$TMP/medusa.log" &
     PID[medusa]=$!
 }
 
@@ -137,17 +156,22 @@ EOF
     PID[lighttpd]=$!
 }
 
-# One wrk run; prints "requests/s p99(ms)".
+# One wrk run; prints "requests/s p99(ms) errors", errors being wrk's socket errors (connect,
+# read, write, timeout) plus its "Non-2xx or 3xx responses".
 run_wrk() {
-    local port=$1 out rps p99
+    local port=$1 out rps p99 errors
     out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
         "http://127.0.0.1:$port/cgi-bin/hello" 2>&1)
     rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000}
         else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}
         printf "%.2f", v}')
-    if echo "$out" | grep -q "Non-2xx"; then log "non-2xx replies: $(echo "$out" | grep Non-2xx)"; fi
-    echo "${rps:-0} ${p99:-0}"
+    errors=$(echo "$out" | awk '
+        /^ *Socket errors:/ {for (i = 3; i <= NF; i += 2) {v = $(i + 1); sub(/,$/, "", v); n += v}}
+        /^ *Non-2xx or 3xx responses:/ {n += $NF}
+        END {print n + 0}')
+    if [ "$errors" != 0 ]; then log "errors: $(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr -s ' ')"; fi
+    echo "${rps:-0} ${p99:-0} ${errors:-0}"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -176,13 +200,14 @@ start_ready medusa
 start_ready lighttpd
 log "medusa on ${PORT[medusa]}, lighttpd on ${PORT[lighttpd]}; $RUNS runs of ${DURATION}s, $CONNECTIONS connections"
 
-declare -A RPS P99
+declare -A RPS P99 ERR=([medusa]=0 [lighttpd]=0)
 for run in $(seq 1 "$RUNS"); do
     for name in medusa lighttpd; do
-        read -r rps p99 < <(run_wrk "${PORT[$name]}")
-        log "run $run $name: $rps req/s, p99 $p99 ms"
+        read -r rps p99 errors < <(run_wrk "${PORT[$name]}")
+        log "run $run $name: $rps req/s, p99 $p99 ms, $errors errors"
         RPS[$name]="${RPS[$name]:-} $rps"
         P99[$name]="${P99[$name]:-} $p99"
+        ERR[$name]=$(( ${ERR[$name]} + errors ))
     done
 done
 
@@ -192,9 +217,12 @@ m_p99=$(echo "${P99[medusa]}" | tr ' ' '\n' | grep . | median)
 l_p99=$(echo "${P99[lighttpd]}" | tr ' ' '\n' | grep . | median)
 ratio=$(awk -v a="$m_rps" -v b="$l_rps" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
 
-echo "| server | requests/s | p99 (ms) |"
-echo "| --- | ---: | ---: |"
-echo "| medusa-demo (cgi_handler) | $m_rps | $m_p99 |"
-echo "| lighttpd (mod_cgi) | $l_rps | $l_p99 |"
+met=$(awk -v r="$ratio" 'BEGIN {print (r >= 1.0) ? "met" : "NOT met"}')
+
+echo "| server | requests/s | p99 (ms) | errors |"
+echo "| --- | ---: | ---: | ---: |"
+echo "| medusa-demo (cgi_handler) | $m_rps | $m_p99 | ${ERR[medusa]} |"
+echo "| lighttpd (mod_cgi) | $l_rps | $l_p99 | ${ERR[lighttpd]} |"
 echo
-echo "medusa/lighttpd requests/s: $ratio (GET /cgi-bin/hello, wrk -t1 -c$CONNECTIONS, ${DURATION}s x $RUNS, median; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+echo "medusa/lighttpd requests/s: $ratio (GET /cgi-bin/hello, wrk -t1 -c$CONNECTIONS, ${DURATION}s x $RUNS, median; errors: socket errors + non-2xx/3xx replies over all runs; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+echo "Target (medusa-demo >= 1.0x lighttpd mod_cgi requests/s): $met ($ratio)"

@@ -43,7 +43,8 @@
 //
 // medusa (the thread handler; thread/thread_handler.py's mapping, QUIRKS row 29):
 //   REQUEST_URI is "/" + the decoded path without leading slashes (no query); REQUEST_METHOD is
-//   upper-cased; SERVER_PORT, SERVER_NAME, SERVER_SOFTWARE, DOCUMENT_ROOT, SCRIPT_NAME,
+//   the method as sent (medusa upper-cased it; methods are case-sensitive, RFC 9110 §9.1);
+//   SERVER_PORT, SERVER_NAME, SERVER_SOFTWARE, DOCUMENT_ROOT, SCRIPT_NAME,
 //   QUERY_STRING, PATH_INFO, GATEWAY_INTERFACE, REMOTE_ADDR, REMOTE_HOST; then the headers through
 //   medusa's table: Content-Length -> CONTENT_LENGTH, Content-Type -> CONTENT_TYPE, Connection ->
 //   CONNECTION_TYPE, every other header -> HTTP_NAME (Authorization included, as medusa did);

@@ -6,16 +6,13 @@
 //   /pi                   200 digits of pi, one line of 10 every 50 ms (a slow script: the
 //                         loop keeps serving other clients meanwhile; curl -N shows the lines
 //                         arrive one by one)
-//   /handoff              a handler that takes the socket out of the loop (thread/handoff.h) and
+//   /handoff              a handler that takes the socket out of the loop (thread/handoff_handler.h) and
 //                         answers from a worker with blocking send(), through the same header
 //                         scanner the scripts' stdout uses, then closes
 #pragma once
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <istream>
@@ -23,19 +20,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <vector>
 
-#include "cgi/cgi_reply.h"
-#include "cgi/header_scanner.h"
 #include "http/handler.h"
 #include "http/http_channel.h"
 #include "http/http_date.h"
 #include "http/http_request.h"
 #include "http/http_server.h"
 #include "http/status_handler.h"
-#include "thread/handoff.h"
+#include "thread/handoff_handler.h"
 #include "thread/request_queue.h"
 #include "thread/thread_handler.h"
 
@@ -104,70 +98,17 @@ inline void echo_module(const thread::environment& env, std::istream& in,
     out.write(data);
 }
 
-// /handoff: the socket leaves the loop; a worker writes the reply with blocking send()s.
-class handoff_handler : public http::handler {
+// /handoff: the socket leaves the loop; a worker writes the reply with blocking send()s
+// (thread/handoff_handler.h: the base does the hand-off, the header scan, the close and the log).
+class handoff_handler : public thread::handoff_handler {
 public:
-    explicit handoff_handler(thread::worker_pool& pool) : pool_(pool) {}
+    explicit handoff_handler(thread::worker_pool& pool) : thread::handoff_handler(pool, "/handoff") {}
 
-    bool match(http::http_request& request) override {
-        std::string_view uri = request.uri();
-        return uri == "/handoff" || uri.starts_with("/handoff?") || uri.starts_with("/handoff/");
+    void serve(thread::handoff_request& r) override {  // a worker thread
+        r.write("Content-Type: text/plain\r\n\r\n");
+        r.write(fmt::format("{} was answered by a worker thread that owns the socket.\n", r.uri()));
+        r.write(fmt::format("The loop had read {} bytes past the request.\n", r.already_read().size()));
     }
-
-    void handle_request(std::shared_ptr<http::http_request> request) override {
-        auto channel = request->channel();
-        if (!channel) return;
-        // Copied now: the request stays with the loop thread.
-        std::string version(request->version());
-        std::string uri(request->uri());
-        bool head = request->command() == "HEAD";
-        thread::hand_off(channel, pool_, [version, uri, head](thread::handed_socket s) {
-            reply(s, version, uri, head);
-        });
-    }
-
-private:
-    static void send_all(int fd, std::string_view data) {
-        while (!data.empty()) {
-            ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw std::system_error(errno, std::generic_category(), "send(handoff)");
-            data.remove_prefix(size_t(n));
-        }
-    }
-
-    // Worker thread. The script-style output goes through a header_scanner, whose head becomes
-    // the reply head (cgi::build_reply); the connection closes after the body, so no framing.
-    static void reply(thread::handed_socket& s, const std::string& version, const std::string& uri,
-                      bool head) {
-        std::string server = fmt::format("Medusa/{}", http::http_server::version_string);
-        std::string date = http::build_http_date(std::time(nullptr));
-        bool pass_body = false;
-        cgi::header_scanner scanner(
-            [&](const cgi::scan_result& result) {
-                cgi::request_info info{.version = version,
-                                       .head = head,  // HEAD: the head alone
-                                       .keep_alive = false,
-                                       .server = server,
-                                       .date = date};
-                cgi::reply rep = cgi::build_reply(result, info);
-                pass_body = rep.pass_body;
-                send_all(s.fd(), rep.head);
-                send_all(s.fd(), rep.page);
-            },
-            [&](std::string_view body) {
-                if (pass_body) send_all(s.fd(), body);
-            });
-        scanner.feed("Content-Type: text/plain\r\n");
-        scanner.feed("\r\n");
-        scanner.feed(fmt::format("{} was answered by a worker thread that owns the socket.\n", uri));
-        scanner.feed(fmt::format("The loop had read {} bytes past the request.\n",
-                                 s.already_read().size()));
-        scanner.finish();
-        ::shutdown(s.fd(), SHUT_WR);  // the socket itself closes with `s`
-    }
-
-    thread::worker_pool& pool_;
 };
 
 // Mount /echo and /pi on `pool`, and /handoff (whose replies also run on `pool`).

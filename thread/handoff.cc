@@ -58,8 +58,9 @@ void handed_socket::send_all(std::string_view data) {
 
 namespace {
 
-// Starts fn with the socket somewhere other than the loop thread.
-using runner = std::function<void(handoff_fn fn, handed_socket s)>;
+// Starts fn with the socket somewhere other than the loop thread; false if it could not (the
+// pool is full or shut down), the socket then closed unused.
+using runner = std::function<bool(handoff_fn fn, handed_socket s)>;
 
 void run_guarded(handoff_fn& fn, handed_socket s) {
     // A hand-off still queued when the pool stopped: abandoned, the socket closes unused.
@@ -82,7 +83,8 @@ void run_guarded(handoff_fn& fn, handed_socket s) {
 }
 
 void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner run,
-                  handoff_options o, std::stop_token stop, clock::time_point deadline) {
+                  refused_fn refused, handoff_options o, std::stop_token stop,
+                  clock::time_point deadline) {
     auto c = weak.lock();
     if (!c || c->closed() || !c->in_map()) return;  // the client went away while we waited
     if (!c->output_empty()) {
@@ -91,9 +93,11 @@ void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner r
             c->close();
             return;
         }
-        c->map().call_later(o.drain_check, [weak, fn = std::move(fn), run = std::move(run), o,
+        c->map().call_later(o.drain_check, [weak, fn = std::move(fn), run = std::move(run),
+                                            refused = std::move(refused), o,
                                             stop = std::move(stop), deadline]() mutable {
-            try_hand_off(weak, std::move(fn), std::move(run), o, std::move(stop), deadline);
+            try_hand_off(weak, std::move(fn), std::move(run), std::move(refused), o,
+                         std::move(stop), deadline);
         });
         return;
     }
@@ -104,18 +108,31 @@ void try_hand_off(const std::weak_ptr<async_chat>& weak, handoff_fn fn, runner r
                                 fmt::format("fcntl(fd={}, F_DUPFD_CLOEXEC)", c->fileno()));
     std::string rest = c->take_in_buffer();
     address peer = c->addr();
-    c->del_channel();  // out of the loop now; destroyed at the end of this pass
     // O_NONBLOCK belongs to the open file, shared with the channel's descriptor, which is about
     // to be closed: the thread gets ordinary blocking reads and writes.
     int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    run(std::move(fn), handed_socket(fd, std::move(rest), std::move(peer), std::move(stop)));
+    // Started before del_channel(), so that a refusal still finds the channel in the loop. A
+    // worker that starts at once is safe: the channel, paused and with nothing queued, does no
+    // I/O before del_channel() below, which runs in this same loop pass.
+    if (run(std::move(fn), handed_socket(fd, std::move(rest), std::move(peer), std::move(stop)))) {
+        c->del_channel();  // out of the loop now; destroyed at the end of this pass
+        return;
+    }
+    // Refused: the duplicate is closed already; the channel gets its non-blocking mode back.
+    if (flags >= 0) ::fcntl(c->fileno(), F_SETFL, flags);
+    if (refused) {
+        refused(c);
+    } else {
+        write_log_line("warning: hand-off refused: the worker pool is full or shut down; closing");
+        c->close();
+    }
 }
 
 void start(const std::shared_ptr<async_chat>& channel, handoff_fn fn, runner run,
-           handoff_options o, std::stop_token stop) {
+           refused_fn refused, handoff_options o, std::stop_token stop) {
     channel->pause_reading();  // frame nothing more: the rest of the input is the thread's
-    try_hand_off(channel, std::move(fn), std::move(run), o, std::move(stop),
+    try_hand_off(channel, std::move(fn), std::move(run), std::move(refused), o, std::move(stop),
                  clock::now() + o.drain_limit);
 }
 
@@ -127,22 +144,26 @@ void hand_off(const std::shared_ptr<async_chat>& channel, handoff_fn fn, handoff
               std::thread([f = std::move(f), s = std::move(s)]() mutable {
                   run_guarded(f, std::move(s));
               }).detach();
+              return true;
           },
-          o, std::stop_token());
+          nullptr, o, std::stop_token());
 }
 
 void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, handoff_fn fn,
               handoff_options o) {
+    hand_off(channel, pool, std::move(fn), nullptr, o);
+}
+
+void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, handoff_fn fn,
+              refused_fn refused, handoff_options o) {
     start(channel, std::move(fn),
           [pool = &pool](handoff_fn f, handed_socket s) {
               job j = [f = std::move(f), s = std::move(s)]() mutable {
                   run_guarded(f, std::move(s));
               };
-              if (!pool->put(std::move(j)))
-                  write_log_line(
-                      "warning: hand-off refused: the worker pool is full or shut down; closing");
+              return pool->put(std::move(j));  // refused: `j` (and the duplicate) dies here
           },
-          o, pool.stop_token());
+          std::move(refused), o, pool.stop_token());
 }
 
 }  // namespace medusa::thread

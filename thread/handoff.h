@@ -109,9 +109,16 @@ struct handoff_options {
 void hand_off(const std::shared_ptr<async_chat>& channel, handoff_fn fn,
               handoff_options o = {});
 // The same, with fn run as a job of `pool`, stopped by pool.shutdown() as described above. If
-// the pool refuses the job (full, or shut down), the socket is closed and the refusal logged: a
-// caller that wants to answer 503 checks the pool first.
+// the pool refuses the job (full, or shut down), the channel is closed and the refusal logged.
 void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, handoff_fn fn,
               handoff_options o = {});
+
+// Called in the loop thread when the pool refuses a hand-off, with the channel still in the loop
+// (its output drained, reading paused, the bytes it had read past the request gone): the caller
+// answers there, e.g. a 503 that closes the connection (handoff_handler.h does).
+using refused_fn = std::function<void(const std::shared_ptr<async_chat>& channel)>;
+// The pool form, with `refused` run instead of closing the channel when the pool is full.
+void hand_off(const std::shared_ptr<async_chat>& channel, worker_pool& pool, handoff_fn fn,
+              refused_fn refused, handoff_options o = {});
 
 }  // namespace medusa::thread

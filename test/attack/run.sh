@@ -6,17 +6,19 @@
 #
 # Each attack gets a fresh medusa-demo on a free loopback port over a temporary docroot (a 1 MiB
 # file, a small index.html, files for the pipeline, a symlink out of the root and, outside the
-# root, a file with a secret marker), with the scripts of test/attack/cgi-bin at /cgi-bin/. After the attack the server must still be alive, answer
-# GET /index.html with the right body, and have its VmRSS back under its baseline + RSS_SLACK_MIB
-# (and, for churn, no more descriptors open than before). One attack is one case; the last line
-# is "N passed, M failed". BUILD (default build) names the build directory.
+# root, a file with a secret marker), with the scripts of test/attack/cgi-bin at /cgi-bin/. After
+# the attack the server must still be alive, answer GET /index.html with the right body, have its
+# VmRSS back under its baseline + RSS_SLACK_MIB, no more descriptors open than before (not for
+# noread, reset and cgi: see below) and no child
+# process left (a CGI script it did not stop or reap). One attack is one case; the last line is
+# "N passed, M failed". BUILD (default build) names the build directory.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 DEMO=$BUILD/bin/medusa-demo
 ATTACK=$BUILD/bin/medusa-attack
 RSS_SLACK_MIB=16
-ATTACKS="slowloris noread reset fdexhaust smuggle traverse cgi pipeline churn"
+ATTACKS="slowloris noread reset cgireset fdexhaust smuggle traverse cgi pipeline churn"
 SMUGGLED=SMUGGLED-c0ffee-1e7a
 SECRET=OUTSIDE-SECRET-4b9d-77a1
 
@@ -74,6 +76,8 @@ start_server() {
 
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# The server's child processes (CGI scripts): field 4 of /proc/N/stat is the parent.
+kids() { awk -v p="$1" '$4 == p' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
 probe() { "$ATTACK" probe --port "$port" --path /index.html --expect-file "$root/index.html"; }
 
 passed=0 failed=0
@@ -88,8 +92,9 @@ run_case() {
     noread)    args=(--conns 200 --pipeline 50 --path /1m.bin --seconds 3 --rss-bound 64)
                slack=32 ;;
     reset)     args=(--count 200 --path /1m.bin) ;;
+    cgireset)  args=(--count 50 --reclaim 5) ;;
     fdexhaust) prefix=(prlimit --nofile=128:128)
-               args=(--conns 200 --cpu-bound 300) ;;
+               args=(--conns 200 --cpu-bound 300 --expect-file "$root/index.html") ;;
     smuggle)   args=(--path /smuggled.txt --marker "$SMUGGLED") ;;
     traverse)  args=(--marker "$SECRET") ;;
     # /cgi/env (the thread handler's medusa-style environment) needs --fixture cgi; the server's
@@ -113,12 +118,15 @@ run_case() {
   local rss0 fd0
   rss0=$(rss "$server_pid"); fd0=$(fds "$server_pid")
   timeout 120 "$ATTACK" "$name" --port "$port" --pid "$server_pid" "${args[@]}" || why="${why:+$why; }attack failed"
-  # The server closes what the attack left behind; give it a few seconds.
-  local rss1="" fd1="" ok=0
-  for _ in $(seq 1 50); do
+  # The server closes what the attack left behind; give it up to 10 s.
+  local rss1="" fd1="" kids1="" ok=0
+  for _ in $(seq 1 100); do
     kill -0 "$server_pid" 2>/dev/null || break
-    rss1=$(rss "$server_pid"); fd1=$(fds "$server_pid")
-    if [ "$rss1" -lt $((rss0 + slack * 1024)) ] && [ "$fd1" -le "$fd0" ]; then ok=1; break; fi
+    rss1=$(rss "$server_pid"); fd1=$(fds "$server_pid"); kids1=$(kids "$server_pid")
+    if [ "$rss1" -lt $((rss0 + slack * 1024)) ] && [ "$kids1" -eq 0 ] &&
+       { [ "$fd1" -le "$fd0" ] || [ "$name" = noread ] || [ "$name" = reset ] || [ "$name" = cgi ]; }; then
+      ok=1; break
+    fi
     sleep 0.1
   done
   if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -127,10 +135,14 @@ run_case() {
     probe || why="${why:+$why; }GET /index.html not served after the attack"
     [ "$rss1" -lt $((rss0 + slack * 1024)) ] ||
       why="${why:+$why; }RSS ${rss1} KiB not back under ${rss0} + ${slack} MiB"
-    [ "$name" != churn ] || [ "$fd1" -le "$fd0" ] ||
-      why="${why:+$why; }descriptors ${fd0} -> ${fd1}"
+    # noread, reset and cgi leave the server one descriptor above its start (12 -> 13), still
+    # there after 10 s; until that is explained they are not held to the count.
+    case $name in noread|reset|cgi) ;; *)
+      [ "$fd1" -le "$fd0" ] || why="${why:+$why; }descriptors ${fd0} -> ${fd1}" ;;
+    esac
+    [ "$kids1" -eq 0 ] || why="${why:+$why; }${kids1} child processes left"
   fi
-  echo "server: rss ${rss0} KiB -> ${rss1} KiB, fds ${fd0} -> ${fd1}"
+  echo "server: rss ${rss0} KiB -> ${rss1} KiB, fds ${fd0} -> ${fd1}, children left ${kids1}"
   stop_server
   if [ -z "$why" ]; then passed=$((passed + 1)); echo "PASS $name"
   else failed=$((failed + 1)); echo "FAIL $name: $why"; fi
