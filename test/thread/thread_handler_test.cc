@@ -155,6 +155,24 @@ TEST(ScriptHandler, RequestBodyIsTheScriptsStdin) {
     EXPECT_EQ(body_of(r), "POST 11:hello world");
 }
 
+TEST(ScriptHandler, PostOrPutWithoutContentLengthIs411AndNeverRunsTheScript) {
+    script_server s;
+    std::atomic<int> runs{0};
+    s.scripts->add_module("echo", [&](const environment&, std::istream&, script_output& out) {
+        ++runs;
+        out.write("Content-Type: text/plain\n\nran");
+    });
+    s.start();
+    for (const char* method : {"POST", "PUT"}) {
+        std::string r = get(s.port(), fmt::format("{} /echo HTTP/1.0\r\n\r\n", method));
+        EXPECT_TRUE(r.starts_with("HTTP/1.0 411 Length Required")) << r;
+    }
+    // Content-Length: 0 is a length: the script runs with empty stdin.
+    std::string r = get(s.port(), "POST /echo HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(r.starts_with("HTTP/1.0 200")) << r;
+    EXPECT_EQ(runs.load(), 1);
+}
+
 TEST(ScriptHandler, AScriptThatThrowsGets500AndTheWorkerGoesOn) {
     log_capture log;
     script_server s(1);
