@@ -199,6 +199,7 @@ FUZZ_TARGETS  := $(patsubst test/fuzz/%.fuzz.cpp,%,$(wildcard test/fuzz/*.fuzz.c
 FUZZ_FLAGS    := -std=c++20 -O1 -g -Wall -Wextra -Werror -pthread -I. -MMD -MP \
                  -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_LIB_SRCS := $(wildcard asyncore/*.cc transcript/*.cc) http/request_parser.cc http/chunked.cc \
+                 http/keepalive.cc \
                  http/http_date.cc cgi/header_scanner.cc
 FUZZ_LIB      := $(FUZZ_BUILD)/libmedusa-fuzz.a
 
