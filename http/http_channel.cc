@@ -186,8 +186,7 @@ void http_channel::collect_incoming_data(std::string_view data) {
     server_->bytes_in.increment(data.size());
     switch (phase_) {
         case phase::header:
-            if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
-            if (!parser_->started()) request_started_ = last_used_;
+            start_head();
             parser_->feed(data);
             if (parser_->state() == request_parser::status::error)
                 protocol_error(parser_->error_code(), parser_->error_reason());
@@ -205,12 +204,16 @@ void http_channel::collect_incoming_data(std::string_view data) {
     }
 }
 
+void http_channel::start_head() {
+    if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
+    if (!parser_->started()) request_started_ = last_used_;  // the header timeout counts from here
+}
+
 void http_channel::found_terminator() {
     switch (phase_) {
         case phase::header: {
             server_->bytes_in.increment(1);  // the "\n" terminator itself
-            if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
-            if (!parser_->started()) request_started_ = last_used_;
+            start_head();
             parser_->feed("\n");
             switch (parser_->state()) {
                 case request_parser::status::complete: {

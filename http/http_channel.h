@@ -121,6 +121,8 @@ private:
         closing,  // the last reply is queued; input is read and dropped until the close
     };
 
+    // Bytes of a request head arrive: the parser exists, and the head's start time is set.
+    void start_head();
     void dispatch(parsed_request head);
     void start_body();
     void body_data(std::string_view data);

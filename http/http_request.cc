@@ -375,14 +375,18 @@ void http_request::log(uint64_t bytes) {
     on_close_ = nullptr;  // the reply is out: a close from now on is not this request's
     bytes += producer_bytes_;
     if (!server_) return;
-    server_->bytes_out.increment(bytes);
-    if (!server_->access_log().enabled()) return;
     auto ch = channel_.lock();
-    std::string host = ch ? ch->addr().host() : std::string("-");
-    uint16_t port = ch ? ch->addr().port() : 0;
-    std::string line = fmt::format("{} - - [{}] \"{}\" {} {}\n", port,
-                                   log_date_string(time(nullptr)), request(), reply_code, bytes);
-    server_->access_log().log(host, line);
+    log_reply(*server_, ch ? ch->addr().host() : std::string("-"), ch ? ch->addr().port() : 0,
+              request(), reply_code, bytes);
+}
+
+void http_request::log_reply(http_server& server, std::string_view host, uint16_t port,
+                             std::string_view request_line, int code, uint64_t bytes) {
+    server.bytes_out.increment(bytes);
+    if (!server.access_log().enabled()) return;
+    server.access_log().log(host, fmt::format("{} - - [{}] \"{}\" {} {}\n", port,
+                                              log_date_string(time(nullptr)), request_line,
+                                              code, bytes));
 }
 
 }  // namespace medusa::http

@@ -165,6 +165,10 @@ public:
 
     // Write the access log line for a reply of `bytes` bytes (called when it has been sent).
     void log(uint64_t bytes);
+    // The same line for a request answered elsewhere (a hand-off thread, after the fact), counted
+    // in the server's bytes_out: "PORT - - [DATE] "REQUEST" CODE BYTES" logged for HOST.
+    static void log_reply(http_server& server, std::string_view host, uint16_t port,
+                          std::string_view request_line, int code, uint64_t bytes);
 
 private:
     friend class http_channel;

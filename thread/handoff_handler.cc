@@ -19,17 +19,6 @@ namespace medusa::thread {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 // What the loop thread needs to write the access log line once the worker is done.
 struct log_context {
     std::weak_ptr<dispatcher> server;  // an http_server; weak: it may have closed meanwhile
@@ -39,15 +28,9 @@ struct log_context {
 };
 
 void write_access_log(const log_context& ctx, int status, uint64_t bytes) {
-    auto d = ctx.server.lock();
-    if (!d) return;
-    auto& server = static_cast<http::http_server&>(*d);
-    server.bytes_out.increment(bytes);
-    if (!server.access_log().enabled()) return;
-    server.access_log().log(
-        ctx.host, fmt::format("{} - - [{}] \"{}\" {} {}\n", ctx.port,
-                              http::http_request::log_date_string(std::time(nullptr)),
-                              ctx.request_line, status, bytes));
+    if (auto d = ctx.server.lock())
+        http::http_request::log_reply(static_cast<http::http_server&>(*d), ctx.host, ctx.port,
+                                      ctx.request_line, status, bytes);
 }
 
 }  // namespace
@@ -82,7 +65,7 @@ handoff_request::handoff_request(handed_socket socket, std::string command, std:
 
 std::optional<std::string_view> handoff_request::get_header(std::string_view name) const {
     for (const auto& [n, v] : headers_)
-        if (iequals(n, name)) return std::string_view(v);
+        if (http::iequals(n, name)) return std::string_view(v);
     return std::nullopt;
 }
 
