@@ -207,12 +207,27 @@ void async_chat::process_input() {
                 found_terminator();
             }
         } else {
-            // No terminator: everything is data.
+            // No terminator: everything is data (and the channel may unread() a tail of it).
             in_pos_ += buf.size();
+            unreadable_ = buf.size();
+            struct done_collecting {
+                size_t& n;
+                ~done_collecting() { n = 0; }
+            } guard{unreadable_};
             collect_incoming_data(buf);
         }
     }
     compact_input();
+}
+
+void async_chat::unread(size_t n) {
+    if (n > unreadable_ || n > in_pos_)
+        throw std::logic_error(fmt::format(
+            "async_chat::unread({}): only inside collect_incoming_data() with no terminator, and "
+            "at most the {} bytes it was given",
+            n, unreadable_));
+    in_pos_ -= n;
+    unreadable_ -= n;
 }
 
 void async_chat::compact_input() {
@@ -287,7 +302,7 @@ void async_chat::push(std::string data) {
     // the queue stays short; large ones keep their own buffer (no copy).
     if (!out_queue_.empty()) {
         out_item& back = out_queue_.back();
-        if (!back.prod && !back.close && n <= 512 && back.data.size() - back.pos + n <= 16384) {
+        if (back.is_bytes() && !back.shared && n <= 512 && back.data.size() - back.pos + n <= 16384) {
             back.data += data;
             out_bytes_ += n;
             output_added();
@@ -295,7 +310,16 @@ void async_chat::push(std::string data) {
             return;
         }
     }
-    out_queue_.push_back(out_item{std::move(data), 0, nullptr, false});
+    out_queue_.push_back(out_item{std::move(data), 0, nullptr, false, nullptr});
+    out_bytes_ += n;
+    output_added();
+    if (!corked_) initiate_send();
+}
+
+void async_chat::push(std::shared_ptr<const std::string> data) {
+    if (!data || data->empty()) return;
+    size_t n = data->size();
+    out_queue_.push_back(out_item{{}, 0, nullptr, false, std::move(data)});
     out_bytes_ += n;
     output_added();
     if (!corked_) initiate_send();
@@ -303,14 +327,14 @@ void async_chat::push(std::string data) {
 
 void async_chat::push_with_producer(producer_ptr p) {
     if (!p) return;
-    out_queue_.push_back(out_item{{}, 0, std::move(p), false});
+    out_queue_.push_back(out_item{{}, 0, std::move(p), false, nullptr});
     if (!corked_) initiate_send();
 }
 
 void async_chat::close_when_done() {
     // Queued like any output; send_queue() closes when it reaches it, i.e. after everything
     // pushed before it has gone, however long that takes.
-    out_queue_.push_back(out_item{{}, 0, nullptr, true});
+    out_queue_.push_back(out_item{{}, 0, nullptr, true, nullptr});
     interest_changed();
 }
 
@@ -447,7 +471,7 @@ void async_chat::send_queue() {
         if (!chunk.empty()) {
             // The produced bytes go ahead of their producer (or of what followed it).
             out_bytes_ += chunk.size();
-            out_queue_.push_front(out_item{std::move(chunk), 0, nullptr, false});
+            out_queue_.push_front(out_item{std::move(chunk), 0, nullptr, false, nullptr});
             output_added();
             continue;
         }
@@ -463,8 +487,9 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     size_t count = 0, total = 0;
     out_queue_.for_each([&](const out_item& item) {
         if (item.prod || item.close || count == max_iov || total >= budget) return false;
-        iov[count].iov_base = const_cast<char*>(item.data.data() + item.pos);
-        iov[count].iov_len = item.data.size() - item.pos;
+        std::string_view b = item.bytes();
+        iov[count].iov_base = const_cast<char*>(b.data() + item.pos);
+        iov[count].iov_len = b.size() - item.pos;
         total += iov[count].iov_len;
         ++count;
         return true;
@@ -502,7 +527,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     size_t left = static_cast<size_t>(n);
     while (left > 0) {
         out_item& item = out_queue_.front();
-        size_t avail = item.data.size() - item.pos;
+        size_t avail = item.bytes().size() - item.pos;
         if (left < avail) {
             item.pos += left;
             break;

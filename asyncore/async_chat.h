@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 
 #include <concepts>
+#include <memory>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ public:
     void push(std::string data);
     void push(std::string_view data) { push(std::string(data)); }
     void push(const char* data) { push(std::string(data)); }
+    // Bytes someone else owns (a cached file's content), kept alive by `data` until sent and sent
+    // from there: never copied into the queue.
+    void push(std::shared_ptr<const std::string> data);
     void push_with_producer(producer_ptr p);
     // Between cork() and uncork(), pushes are queued but not sent: a reply made of several
     // pushes (a header block, then a file producer) leaves in one writev, or one send with
@@ -125,6 +129,13 @@ public:
     void close() override;
 
 protected:
+    // Inside collect_incoming_data(), while no terminator is set: the last `n` bytes of the data
+    // were not used. They stay buffered and are framed again, under whatever terminator is set
+    // next. This lets a channel that frames its own input (http_channel hands a whole read to
+    // its request parser, which stops at the end of the head) leave a body or the next request
+    // for async_chat. Throws std::logic_error when n is more than that data.
+    void unread(size_t n);
+
     // Frame what is in the input buffer now. Stops when the channel leaves the map, closes, is
     // paused, or goes over the high-water mark, leaving the rest buffered.
     void process_input();
@@ -136,6 +147,9 @@ private:
         size_t pos = 0;
         producer_ptr prod;
         bool close = false;
+        std::shared_ptr<const std::string> shared;  // bytes kept elsewhere (data is then empty)
+        bool is_bytes() const { return !prod && !close; }
+        std::string_view bytes() const { return shared ? std::string_view(*shared) : data; }
     };
     enum class send_result { progress, blocked, failed };
 
@@ -153,6 +167,7 @@ private:
     terminator terminator_;
     std::string in_buffer_;  // unframed input starts at in_pos_ (no erase per record)
     size_t in_pos_ = 0;
+    size_t unreadable_ = 0;  // bytes unread() may give back: the data being collected
     fifo<out_item> out_queue_;
     fifo<out_item> dropped_;  // output dropped while initiate_send runs; freed after it
     size_t out_bytes_ = 0;

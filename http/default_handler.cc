@@ -160,7 +160,8 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
 
     if (command == "GET") {
         if (target->has_body) {
-            request->push(std::string_view(target->body));
+            // Sent from the cache's copy, which the reply keeps alive (no copy of the bytes).
+            request->push(std::shared_ptr<const std::string>(target, &target->body));
         } else {
             // Sent from the cache's descriptor, which the producer keeps open until done.
             int fd = target->fd;

@@ -83,7 +83,7 @@ http_channel::http_channel(http_server& server, accepted conn)
     channel_number = channel_count.fetch_add(1, std::memory_order_relaxed);
     // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
     ac_out_buffer_size = 1 << 16;
-    set_terminator("\n");
+    set_terminator(nullptr);  // heads are framed by the request parser (read_head)
     last_used_ = clock::now();
     request_started_ = last_used_;
 }
@@ -183,20 +183,19 @@ void http_channel::run_guarded(const std::shared_ptr<http_request>& r, const cha
 // --- input -----------------------------------------------------------------------------------
 
 void http_channel::collect_incoming_data(std::string_view data) {
-    server_->bytes_in.increment(data.size());
     switch (phase_) {
         case phase::header:
-            start_head();
-            parser_->feed(data);
-            if (parser_->state() == request_parser::status::error)
-                protocol_error(parser_->error_code(), parser_->error_reason());
+            read_head(data);
             break;
         case phase::body:
+            server_->bytes_in.increment(data.size());
             body_data(data);
             break;
         case phase::waiting:
+            server_->bytes_in.increment(data.size());
             break;  // reading is paused while waiting
         case phase::closing:
+            server_->bytes_in.increment(data.size());
             // Input after the last request is dropped; a lingering close reads a bounded amount.
             linger_bytes_ += data.size();
             if (linger_bytes_ > linger_max_bytes) close();
@@ -204,40 +203,54 @@ void http_channel::collect_incoming_data(std::string_view data) {
     }
 }
 
-void http_channel::start_head() {
-    if (!parser_) parser_ = std::make_unique<request_parser>(server_->limits);
-    if (!parser_->started()) request_started_ = last_used_;  // the header timeout counts from here
+request_parser& http_channel::head_parser() { return parser_ ? *parser_ : server_->head_parser_; }
+
+void http_channel::read_head(std::string_view data) {
+    // A head that arrives whole (nearly all do) is parsed by the server's parser; a channel keeps
+    // one of its own only while a head is split across reads.
+    if (!parser_) {
+        request_started_ = last_used_;  // the header timeout counts from the head's first byte
+        server_->head_parser_.set_limits(server_->limits);
+    }
+    request_parser& p = head_parser();
+    size_t used = p.feed(data);
+    server_->bytes_in.increment(used);
+    // What follows the head (a body, the next pipelined request, or the bytes after an error)
+    // goes back to async_chat, to be framed as whatever comes next.
+    unread(data.size() - used);
+    switch (p.state()) {
+        case request_parser::status::complete: {
+            parsed_request head = p.take();
+            parser_.reset();
+            dispatch(std::move(head));
+            break;
+        }
+        case request_parser::status::empty:
+            // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
+            p.reset();
+            parser_.reset();
+            enter_closing();
+            close_after_output();
+            break;
+        case request_parser::status::error:
+            protocol_error(p.error_code(), p.error_reason());
+            head_parser().reset();
+            parser_.reset();
+            break;
+        default:
+            // The head goes on in the next read: the channel keeps the parser's state.
+            if (!parser_) {
+                parser_ = std::make_unique<request_parser>(std::move(server_->head_parser_));
+                server_->head_parser_.reset();
+            }
+            break;
+    }
 }
 
 void http_channel::found_terminator() {
     switch (phase_) {
-        case phase::header: {
-            server_->bytes_in.increment(1);  // the "\n" terminator itself
-            start_head();
-            parser_->feed("\n");
-            switch (parser_->state()) {
-                case request_parser::status::complete: {
-                    parsed_request head = parser_->take();
-                    // Between requests a channel holds no parser (a keep-alive connection
-                    // waiting for its next request costs less); a pipelined burst keeps it.
-                    if (ac_in_buffer().empty()) parser_.reset();
-                    dispatch(std::move(head));
-                    break;
-                }
-                case request_parser::status::empty:
-                    // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
-                    parser_.reset();
-                    enter_closing();
-                    close_after_output();
-                    break;
-                case request_parser::status::error:
-                    protocol_error(parser_->error_code(), parser_->error_reason());
-                    break;
-                default:
-                    break;
-            }
-            break;
-        }
+        case phase::header:
+            break;  // heads are framed by the request parser (read_head), not by a terminator
         case phase::body:
             if (current_ && current_->body_chunked()) {
                 // A line terminator ("\n") or the end of a chunk's data (a count).
@@ -481,7 +494,7 @@ void http_channel::next_request() {
     current_.reset();
     phase_ = phase::header;
     body_pending_ = false;
-    set_terminator("\n");
+    set_terminator(nullptr);  // the next head is framed by the request parser
 }
 
 void http_channel::enter_closing() {
@@ -507,7 +520,9 @@ void http_channel::protocol_error(int code, std::string_view reason) {
         return;
     } else {
         auto self = std::static_pointer_cast<http_channel>(shared_from_this());
-        r = std::make_shared<http_request>(self, parser_ ? parser_->take() : parsed_request{});
+        // The head as far as it was parsed (its request line, for the log), if it got that far.
+        request_parser& p = head_parser();
+        r = std::make_shared<http_request>(self, p.started() ? p.take() : parsed_request{});
         request_counter.increment();
         server_->total_requests.increment();
         current_ = r;

@@ -1,9 +1,10 @@
 // http_channel: one client connection of an http_server (medusa's http_server.http_channel).
 //
-// Input is framed by async_chat, one line at a time (terminator "\n"), and fed to a
-// request_parser; so CRLF and bare-LF line ends both work, a request split anywhere across reads
-// parses the same, and whatever follows a request (its body, the next pipelined request) stays
-// in async_chat's buffer until it is wanted. When a head is complete the channel builds an
+// A request head is framed by a request_parser rather than a terminator (medusa waited for
+// "\r\n\r\n"): each read goes to the parser whole, which stops right after the head and leaves
+// the rest (its body, the next pipelined request) to async_chat (unread()), where it stays until
+// it is wanted. So CRLF and bare-LF line ends both work, a request split anywhere across reads
+// parses the same, and a head that arrives in one read is parsed in one pass. When a head is complete the channel builds an
 // http_request and gives it to the first handler whose match() is true (none: 404; an exception:
 // 500 and the server's `exceptions` counter).
 //
@@ -121,8 +122,10 @@ private:
         closing,  // the last reply is queued; input is read and dropped until the close
     };
 
-    // Bytes of a request head arrive: the parser exists, and the head's start time is set.
-    void start_head();
+    // Bytes of a request head arrive: parse them, and dispatch the request once it is whole.
+    void read_head(std::string_view data);
+    // The parser of the head now arriving: the channel's own, or the server's (see read_head).
+    request_parser& head_parser();
     void dispatch(parsed_request head);
     void start_body();
     void body_data(std::string_view data);

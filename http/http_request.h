@@ -31,6 +31,8 @@
 #include <vector>
 
 #include "asyncore/producers.h"
+#include "asyncore/small_vector.h"
+#include "http/header_list.h"
 #include "http/handler.h"
 #include "http/keepalive.h"
 #include "http/request_parser.h"
@@ -87,9 +89,8 @@ public:
     // Another header of this name, kept beside any existing ones (Set-Cookie).
     void add_header(std::string_view name, std::string_view value);
     void clear_headers();
-    const std::vector<std::pair<std::string, std::string>>& reply_headers() const {
-        return reply_headers_;
-    }
+    // Every reply header, in order (name and value of each: reply_headers()[i].name).
+    const header_list& reply_headers() const { return reply_headers_; }
 
     // --- the reply ---------------------------------------------------------------------------
     int reply_code = 200;
@@ -103,6 +104,9 @@ public:
     void push(std::string data);
     void push(std::string_view data) { push(std::string(data)); }
     void push(const char* data) { push(std::string(data)); }
+    // Bytes owned elsewhere and kept alive by `data` (a cached file's content): sent from there,
+    // never copied, unless a small reply is gathered into one buffer.
+    void push(std::shared_ptr<const std::string> data);
     void push(producer_ptr p);
 
     // "HTTP/1.1 404 Not Found" for this request's version; sets reply_code (medusa's response()).
@@ -172,7 +176,9 @@ public:
 
 private:
     friend class http_channel;
-    void build_reply_header(std::string& out, const keepalive_decision& d);
+    // The status line and header block, with room for `extra` more bytes (a small body).
+    void build_reply_header(std::string& out, const keepalive_decision& d, size_t extra);
+    void set_server_and_date();
     // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body
     // it had pushed ahead of it, and desynchronise the pipelined replies that follow.
@@ -196,8 +202,10 @@ private:
     mutable std::array<cached_header, 6> header_cache_;
     mutable uint8_t header_cached_ = 0;  // slots in use
 
-    std::vector<std::pair<std::string, std::string>> reply_headers_;
-    std::vector<std::variant<std::string, producer_ptr>> outgoing_;
+    header_list reply_headers_;
+    // What push() queued: a reply body is nearly always one piece, kept inline.
+    using shared_bytes = std::shared_ptr<const std::string>;
+    small_vector<std::variant<std::string, shared_bytes, producer_ptr>, 2> outgoing_;
     std::shared_ptr<collector> collector_;
     bool done_ = false;
     bool force_close_ = false;

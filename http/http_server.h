@@ -95,7 +95,13 @@ public:
     void close() override;
 
 private:
+    friend class http_channel;
     void start(const address& where);
+
+    // The parser a channel uses for a request head that arrives whole, as nearly every head does:
+    // such a request then costs no parser of its own. A head split across reads moves into a
+    // parser the channel keeps until it is complete. (Loop thread only, like the server.)
+    request_parser head_parser_;
 
     std::vector<handler_ptr> handlers_;
     std::shared_ptr<logger> logger_;

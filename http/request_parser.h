@@ -47,6 +47,8 @@
 #include <string_view>
 #include <vector>
 
+#include "asyncore/small_vector.h"
+
 namespace medusa::http {
 
 struct parse_limits {
@@ -132,7 +134,7 @@ private:
     span line_, command_, uri_, version_, chunk_line_;
     bool has_version_ = false;
     bool has_chunk_line_ = false;
-    std::vector<field_span> fields_;
+    small_vector<field_span, 8> fields_;  // a request with up to 8 headers allocates none here
 };
 
 class request_parser {
@@ -147,6 +149,8 @@ public:
     };
 
     explicit request_parser(parse_limits limits = {}) : limits_(limits) {}
+    // Limits for the requests fed from now on.
+    void set_limits(parse_limits limits) { limits_ = limits; }
 
     // The longest first chunk-size line read with a chunked head (chunked_decoder's own limit);
     // a longer one is a 400.

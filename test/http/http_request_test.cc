@@ -70,7 +70,8 @@ TEST(http_request, reply_headers_by_name) {
     r->add_header("Set-Cookie", "a=1");
     r->add_header("Set-Cookie", "b=2");
     size_t cookies = 0;
-    for (const auto& h : r->reply_headers()) cookies += h.first == "Set-Cookie";
+    for (size_t i = 0; i < r->reply_headers().size(); ++i)
+        cookies += r->reply_headers()[i].name == "Set-Cookie";
     EXPECT_EQ(cookies, 2u);
     EXPECT_TRUE(r->remove("Set-Cookie", "a=1"));
     EXPECT_EQ(r->get("Set-Cookie"), "b=2");

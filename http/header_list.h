@@ -1,0 +1,71 @@
+// header_list: the headers of a reply, kept as the bytes they are sent as.
+//
+// medusa kept reply headers as a list of strings and joined them when the reply went out. Here
+// the list is one buffer of "Name: value\r\n" lines in order, with an index of where each line's
+// name and value are: setting a header is an append (or an in-place edit), and the header block
+// of the reply is that buffer as it stands, with no formatting pass and one allocation for all
+// the headers of a reply.
+//
+// Names compare case-insensitively (ASCII). Lookup is a linear scan: a reply has a handful of
+// headers, and a name of the wrong length costs one integer compare.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "asyncore/small_vector.h"
+
+namespace medusa::http {
+
+class header_list {
+public:
+    struct field {
+        std::string_view name;
+        std::string_view value;
+    };
+
+    // Replace the value of the first header of this name (it keeps its place), or add it.
+    void set(std::string_view name, std::string_view value);
+    // Add another header of this name after the others (Set-Cookie).
+    void add(std::string_view name, std::string_view value);
+    // The value of the first header of this name.
+    std::optional<std::string_view> get(std::string_view name) const;
+    // Remove every header of this name (only those with this value, when given); false when none
+    // matched.
+    bool remove(std::string_view name, std::optional<std::string_view> value = std::nullopt);
+    void clear();
+
+    size_t size() const { return lines_.size(); }
+    bool empty() const { return lines_.empty(); }
+    field operator[](size_t i) const {
+        const line& l = lines_[i];
+        return {std::string_view(text_).substr(l.off, l.name_len),
+                std::string_view(text_).substr(l.off + l.name_len + 2, l.value_len)};
+    }
+    // "Name: value\r\n" for each header, in order: the reply's header block without its status
+    // line and final blank line.
+    std::string_view text() const { return text_; }
+
+    // Room for this many bytes of header lines before the buffer grows.
+    void reserve(size_t bytes) { text_.reserve(bytes); }
+
+private:
+    struct line {
+        uint32_t off;        // where "Name" starts in text_
+        uint32_t name_len;   // ": " follows the name
+        uint32_t value_len;  // "\r\n" follows the value
+        uint32_t size() const { return name_len + value_len + 4; }
+    };
+    // The index of the first line with this name, or size().
+    size_t find(std::string_view name) const;
+    // Lines after `from` moved by `delta` bytes in text_.
+    void shift(size_t from, int64_t delta);
+
+    std::string text_;
+    small_vector<line, 8> lines_;
+};
+
+}  // namespace medusa::http
