@@ -131,22 +131,39 @@ bool async_chat::readable() {
     // (A kept prefix of a terminator longer than ac_in_buffer_size must not block reading.)
     size_t limit = ac_in_buffer_size;
     if (auto* t = std::get_if<std::string>(&terminator_)) limit = std::max(limit, t->size());
-    return in_buffer_.size() - in_pos_ <= limit;
+    return in_size() - in_pos_ <= limit;
 }
 
 void async_chat::handle_read() {
     // An event from the wait before a pause_reading() in this same pass: leave the data queued.
     if (!readable()) return;
     compact_input();
-    if (in_buffer_.empty()) {
-        // Nothing unframed is waiting (the usual case: a whole request per read). An idle
-        // channel holds no input buffer, so read into the loop thread's scratch space and keep
-        // only the bytes read; compact_input() gives them back once they have been framed.
-        thread_local std::string scratch;
+    // Nothing unframed is waiting (the usual case: a whole request per read). An idle channel
+    // holds no input buffer: read into the loop thread's scratch space and frame the bytes
+    // right there; only what is left unframed (part of a record) is copied into in_buffer_.
+    // (Not while the scratch is being framed already: a handler that runs a loop of its own.)
+    thread_local std::string scratch;
+    thread_local bool scratch_busy = false;
+    if (in_buffer_.empty() && !scratch_busy) {
         if (scratch.size() < ac_in_buffer_size) scratch.resize(ac_in_buffer_size);
         ssize_t n = recv(scratch.data(), ac_in_buffer_size);
         if (n <= 0) return;  // nothing yet, or EOF/reset (handle_close has run)
-        in_buffer_.assign(scratch.data(), static_cast<size_t>(n));
+        struct framing_scratch {
+            async_chat& c;
+            ~framing_scratch() {
+                // Keep the unframed rest (it may be the start of the next record).
+                if (c.in_scratch_ && c.in_pos_ < c.in_scratch_len_)
+                    c.in_buffer_.assign(c.in_scratch_ + c.in_pos_, c.in_scratch_len_ - c.in_pos_);
+                c.in_scratch_ = nullptr;
+                c.in_scratch_len_ = 0;
+                c.in_pos_ = 0;
+                scratch_busy = false;
+            }
+        } guard{*this};
+        scratch_busy = true;
+        in_scratch_ = scratch.data();
+        in_scratch_len_ = static_cast<size_t>(n);
+        in_pos_ = 0;
         process_input();
         return;
     }
@@ -173,10 +190,10 @@ void async_chat::process_input() {
     auto gone = [&] { return (was_in_map && !in_map()) || (was_open && closed()); };
     auto stopped = [&] { return paused_ || over_high_water_ || gone(); };
 
-    while (in_pos_ < in_buffer_.size() && !stopped()) {
+    while (in_pos_ < in_size() && !stopped()) {
         // A view of the unframed input; in_pos_ moves past what is handed out *before* the
         // callbacks run, so ac_in_buffer() inside them is the rest of the stream.
-        std::string_view buf(in_buffer_.data() + in_pos_, in_buffer_.size() - in_pos_);
+        std::string_view buf(in_data() + in_pos_, in_size() - in_pos_);
 
         if (auto* t = std::get_if<std::string>(&terminator_)) {
             terminator_scan s = find_terminator(buf, *t);
@@ -231,7 +248,7 @@ void async_chat::unread(size_t n) {
 }
 
 void async_chat::compact_input() {
-    if (in_pos_ == 0) return;
+    if (in_pos_ == 0 || in_scratch_) return;  // (the scratch's rest is kept by handle_read)
     if (in_pos_ >= in_buffer_.size()) {
         // All framed: give the buffer back (an idle channel holds none; see handle_read).
         std::string().swap(in_buffer_);
@@ -245,13 +262,17 @@ void async_chat::compact_input() {
 }
 
 std::string_view async_chat::ac_in_buffer() const {
-    return std::string_view(in_buffer_).substr(std::min(in_pos_, in_buffer_.size()));
+    return std::string_view(in_data(), in_size()).substr(std::min(in_pos_, in_size()));
 }
 
 std::string async_chat::take_in_buffer() {
-    std::string rest = in_buffer_.substr(std::min(in_pos_, in_buffer_.size()));
-    in_buffer_.clear();
-    in_pos_ = 0;
+    std::string rest(ac_in_buffer());
+    if (in_scratch_) {
+        in_pos_ = in_scratch_len_;  // all taken
+    } else {
+        in_buffer_.clear();
+        in_pos_ = 0;
+    }
     interest_changed();
     return rest;
 }
@@ -274,7 +295,7 @@ void async_chat::resume_reading() {
 void async_chat::schedule_framing() {
     // Frame buffered input from the loop, never from inside the caller: resume_reading() is
     // often called from a handler that is itself inside found_terminator() of this channel.
-    if (resume_scheduled_ || in_pos_ >= in_buffer_.size() || !in_map()) return;
+    if (resume_scheduled_ || in_pos_ >= in_size() || !in_map()) return;
     std::weak_ptr<dispatcher> weak = weak_from_this();
     if (weak.expired()) return;
     resume_scheduled_ = true;
@@ -340,7 +361,7 @@ void async_chat::close_when_done() {
 
 void async_chat::discard_buffers() {
     in_buffer_.clear();
-    in_pos_ = 0;
+    in_pos_ = in_scratch_ ? in_scratch_len_ : 0;
     release_output();
     interest_changed();
 }

@@ -165,8 +165,14 @@ private:
     void interest_changed();
 
     terminator terminator_;
-    std::string in_buffer_;  // unframed input starts at in_pos_ (no erase per record)
+    // Unframed input starts at in_pos_ (no erase per record), in in_buffer_, or, while a read
+    // is framed straight from the loop's scratch space, in in_scratch_ (see handle_read).
+    std::string in_buffer_;
+    const char* in_scratch_ = nullptr;
+    size_t in_scratch_len_ = 0;
     size_t in_pos_ = 0;
+    const char* in_data() const { return in_scratch_ ? in_scratch_ : in_buffer_.data(); }
+    size_t in_size() const { return in_scratch_ ? in_scratch_len_ : in_buffer_.size(); }
     size_t unreadable_ = 0;  // bytes unread() may give back: the data being collected
     fifo<out_item> out_queue_;
     fifo<out_item> dropped_;  // output dropped while initiate_send runs; freed after it

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace medusa {
 
@@ -65,9 +66,15 @@ public:
     void clear() {
         while (!empty()) pop_front();
     }
-    // Give the storage back if the queue is empty.
+    // Give the storage back if the queue is empty. Storage of the first size goes to a small
+    // per-thread stock that the next fifo to need storage takes from: a server that sends a
+    // reply on every request would otherwise allocate and free a ring per reply.
     void release() {
         if (size_ == 0 && capacity_ != 0) {
+            if (capacity_ == first_capacity && !stock_gone()) {
+                auto& stock = spare_rings();
+                if (stock.size() < max_spare_rings) stock.push_back(std::move(slots_));
+            }
             slots_.reset();
             capacity_ = 0;
             head_ = 0;
@@ -82,9 +89,35 @@ public:
     }
 
 private:
+    static constexpr uint32_t first_capacity = 4;
+    static constexpr size_t max_spare_rings = 64;
+    // Empty rings of first_capacity slots, kept by this thread for the next fifo that needs one.
+    struct ring_stock {
+        std::vector<std::unique_ptr<T[]>> rings;
+        ~ring_stock() { stock_gone() = true; }
+    };
+    static std::vector<std::unique_ptr<T[]>>& spare_rings() {
+        thread_local ring_stock stock;
+        return stock.rings;
+    }
+    // True once this thread's stock has been destroyed (a fifo released while the thread exits).
+    static bool& stock_gone() {
+        thread_local bool gone = false;
+        return gone;
+    }
+
     void grow_if_full() {
         if (size_ < capacity_) return;
-        uint32_t bigger = capacity_ ? capacity_ * 2 : 4;  // a power of two: index by mask
+        if (capacity_ == 0 && !stock_gone()) {
+            if (auto& stock = spare_rings(); !stock.empty()) {
+                slots_ = std::move(stock.back());
+                stock.pop_back();
+                capacity_ = first_capacity;
+                head_ = 0;
+                return;
+            }
+        }
+        uint32_t bigger = capacity_ ? capacity_ * 2 : first_capacity;  // a power of two: mask
         auto slots = std::make_unique<T[]>(bigger);
         for (uint32_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
         slots_ = std::move(slots);

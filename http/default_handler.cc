@@ -156,7 +156,7 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
     }
     request->set("Last-Modified", std::string_view(target->last_modified, http_date_size));
     request->set("Content-Length", file_length);
-    request->set("Content-Type", content_type_for(path));
+    request->set("Content-Type", target->content_type);  // content_type_for(path), kept
 
     if (command == "GET") {
         if (target->has_body) {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "http/mime.h"
+
 namespace medusa::http {
 
 namespace {
@@ -65,6 +67,7 @@ file_cache::file_ptr file_cache::open_file(const std::string& path) const {
         return f;
     }
     format_http_date(f->st.st_mtime, f->last_modified);
+    f->content_type = content_type_for(path);
     if (uint64_t(f->st.st_size) <= small_file_size) {
         f->has_body = read_all(fd, size_t(f->st.st_size), f->body);
         f->short_read = !f->has_body;

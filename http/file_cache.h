@@ -33,6 +33,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "http/counter.h"
@@ -52,6 +53,8 @@ struct cached_file {
     // A small file that came out shorter than its stat said (truncated while being read).
     bool short_read = false;
     char last_modified[http_date_size] = {};  // format_http_date(st.st_mtime), no NUL
+    // content_type_for() the path it was looked up by (a name in the static MIME table).
+    std::string_view content_type;
 
     cached_file() = default;
     cached_file(const cached_file&) = delete;

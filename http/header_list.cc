@@ -1,14 +1,16 @@
 #include "http/header_list.h"
 
+#include <cstring>
+
 #include "http/request_parser.h"  // iequals
 
 namespace medusa::http {
 
 size_t header_list::find(std::string_view name) const {
+    const uint32_t key = key_of(name);
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
-        if (l.name_len == name.size() &&
-            iequals(std::string_view(text_).substr(l.off, l.name_len), name))
+        if (l.key == key && iequals(std::string_view(text_.data() + l.off, l.name_len), name))
             return i;
     }
     return lines_.size();
@@ -32,11 +34,16 @@ void header_list::set(std::string_view name, std::string_view value) {
 }
 
 void header_list::add(std::string_view name, std::string_view value) {
-    line l{uint32_t(text_.size()), uint32_t(name.size()), uint32_t(value.size())};
-    text_.append(name);
-    text_.append(": ");
-    text_.append(value);
-    text_.append("\r\n");
+    line l{uint32_t(text_.size()), uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
+    // One resize and three copies rather than four appends.
+    text_.resize(l.off + l.size());
+    char* out = text_.data() + l.off;
+    if (!name.empty()) std::memcpy(out, name.data(), name.size());
+    out += name.size();
+    std::memcpy(out, ": ", 2);
+    out += 2;
+    if (!value.empty()) std::memcpy(out, value.data(), value.size());
+    std::memcpy(out + value.size(), "\r\n", 2);
     lines_.push_back(l);
 }
 

@@ -6,6 +6,8 @@ namespace medusa::http {
 
 http_version classify_version(std::string_view version, bool has_version) {
     if (!has_version) return http_version::none;
+    if (version == "1.1") return http_version::http11;  // nearly every request
+    if (version == "1.0") return http_version::http10;
     size_t dot = version.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == version.size())
         return http_version::unsupported;

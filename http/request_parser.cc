@@ -20,8 +20,6 @@ std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
 // RFC 9110 section 5.6.2 tchar: the bytes a header name is made of. A table, because every byte
 // of every header name goes through it.
 constexpr auto tchar_table = [] {
@@ -82,12 +80,6 @@ int hex_value(char c) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // medusa's REQUEST regex: '([^ ]+) ([^ ]+)(( HTTP/([0-9.]+))$|$)', matched against the whole line.
 std::optional<cracked_request> crack_request(std::string_view line) {
@@ -120,9 +112,21 @@ std::optional<cracked_request> crack_request(std::string_view line) {
 // ';' in the last segment of the path (after its last '/') only.
 uri_parts split_uri(std::string_view uri) {
     uri_parts p;
-    size_t end = uri.find_first_of("?#");  // the end of path + params
-    size_t last_slash = uri.substr(0, end).rfind('/');
-    size_t semi = uri.find(';', last_slash == std::string_view::npos ? 0 : last_slash);
+    // One pass to the end of path + params (the first '?' or '#'), noting the first ';' after
+    // the last '/'. (find_first_of with a set would call memchr once per byte.)
+    size_t end = std::string_view::npos, semi = std::string_view::npos;
+    for (size_t k = 0; k < uri.size(); ++k) {
+        char c = uri[k];
+        if (c == '?' || c == '#') {
+            end = k;
+            break;
+        }
+        if (c == '/') {
+            semi = std::string_view::npos;
+        } else if (c == ';' && semi == std::string_view::npos) {
+            semi = k;
+        }
+    }
     size_t i = semi < end ? semi : end;
     p.path = uri.substr(0, i);
     if (i == std::string_view::npos) return p;

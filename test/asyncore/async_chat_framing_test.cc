@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,28 @@ std::vector<script> scripts() {
                          r.set_terminator("\r\n\r\n");
                  },
                  {"L5", "hello", "L2", "hi", "L3", "\r\n\r"}});
+    // A channel that frames its own input (no terminator) and unread()s what follows a record.
+    v.push_back({"self-framed", "ab;cd;;efg;h",
+                 [](recorder& r) {
+                     r.set_terminator(nullptr);
+                     r.frame_at = ';';
+                 },
+                 nullptr, {"ab", "cd", "", "efg", "tail:h"}});
+    // The unread bytes are framed by the terminator set next (http_channel: a head, then its
+    // body by count, then the next head).
+    v.push_back({"self-framed-then-count", "3;abc2;xyz",
+                 [](recorder& r) {
+                     r.set_terminator(nullptr);
+                     r.frame_at = ';';
+                 },
+                 [](recorder& r, const std::string& rec) {
+                     if (std::holds_alternative<std::monostate>(r.get_terminator())) {
+                         r.set_terminator(size_t(std::stoul(rec)));
+                     } else {
+                         r.set_terminator(nullptr);
+                     }
+                 },
+                 {"3", "abc", "2", "xy", "tail:z"}});
     v.push_back({"string-none", "a\r\nRAW\r\nrest\r\nof it", term("\r\n"),
                  [](recorder& r, const std::string& rec) {
                      if (rec == "RAW") r.set_terminator(nullptr);
@@ -242,6 +265,41 @@ TEST(AsyncChatFraming, RandomChunks) {
 }
 
 // --- the helpers ----------------------------------------------------------------------------------
+
+// unread() gives back at most what collect_incoming_data() was given, and only with no
+// terminator: anything else is a logic error, and the stream is not disturbed.
+class unreader : public chat_test::recorder {
+public:
+    using recorder::recorder;
+    void collect_incoming_data(std::string_view data) override {
+        try {
+            unread(extra + data.size());
+        } catch (const std::logic_error&) {
+            ++refused;
+        }
+        recorder::collect_incoming_data(data);
+    }
+    size_t extra = 1;
+    int refused = 0;
+};
+
+TEST(AsyncChatFraming, UnreadRefusesMoreThanItWasGiven) {
+    medusa::socket_map m;
+    medusa_test::sock_pair sp;
+    auto ch = medusa::make<unreader>(sp.release_a(), m);
+    ch->set_terminator(nullptr);
+    sp.put("abc");
+    ASSERT_TRUE(pump(m, [&] { return ch->seen() == 3; }));
+    EXPECT_EQ(ch->refused, 1);
+    // With a string terminator there is nothing to give back at all.
+    ch->set_terminator("\n");
+    ch->extra = 0;
+    sp.put("de\n");
+    ASSERT_TRUE(pump(m, [&] { return ch->seen() == 6; }));
+    EXPECT_GE(ch->refused, 2);
+    EXPECT_EQ(ch->events(), (events{"abcde"}));
+    ch->close();
+}
 
 TEST(AsyncChatFraming, FindPrefixAtEnd) {
     EXPECT_EQ(medusa::find_prefix_at_end("qwerty\r", "\r\n"), 1u);

@@ -339,6 +339,33 @@ TEST_P(AsyncChatOutput, EchoRoundTrip) {
     ASSERT_TRUE(pump(m, [&] { return ch->closes > 0; }));
 }
 
+TEST_P(AsyncChatOutput, SharedBytesAreSentFromTheirOwnerInOrder) {
+    // push(shared_ptr<const string>): bytes kept by someone else (a cached file's content) go out
+    // in queue order between owned pieces, partial sends included, and the queue keeps them alive
+    // until sent even when every other owner has let go.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 16384);  // force partial sends inside the shared piece
+    auto ch = medusa::make<replier>(fd, m);
+    auto body = std::make_shared<const std::string>(pattern(400000, 5));
+    std::weak_ptr<const std::string> watch = body;
+    ch->push("HEAD\r\n");
+    ch->push(body);
+    ch->push(std::shared_ptr<const std::string>());                   // null: ignored
+    ch->push(std::make_shared<const std::string>());                   // empty: ignored
+    ch->push("TAIL");
+    const std::string expected = "HEAD\r\n" + *body + "TAIL";
+    body.reset();
+    EXPECT_FALSE(watch.expired()) << "the queue must keep the shared bytes alive";
+    ch->close_when_done();
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms));
+    ::close(peer);
+    EXPECT_EQ(got.size(), expected.size());
+    EXPECT_TRUE(got == expected) << "the bytes differ";
+    EXPECT_TRUE(watch.expired()) << "sent bytes are let go";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AsyncChatOutput, medusa_test::all_backends,
                          medusa_test::backend_name);
 

@@ -37,6 +37,19 @@ public:
     void collect_incoming_data(std::string_view data) override {
         EXPECT_FALSE(data.empty()) << "collect_incoming_data got an empty piece";
         if (in_found) ++reentered;
+        if (frame_at) {
+            // Self-framing: the record ends at frame_at; what follows goes back with unread().
+            size_t k = data.find(frame_at);
+            if (k != std::string_view::npos) {
+                current += data.substr(0, k);
+                accounted += k + 1;
+                ++collects;
+                unread(data.size() - k - 1);
+                records.push_back(std::exchange(current, {}));
+                if (on_record) on_record(*this, records.back());
+                return;
+            }
+        }
         current += data;
         accounted += data.size();
         ++collects;
@@ -71,6 +84,8 @@ public:
     int reentered = 0;
     bool in_found = false;
     std::function<void(recorder&, const std::string&)> on_record;
+    // Non-zero (with no terminator set): the channel frames its own records, ending at this byte.
+    char frame_at = 0;
 };
 
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }

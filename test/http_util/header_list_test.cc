@@ -1,0 +1,76 @@
+// header_list: reply headers kept as their wire bytes, in order, set/add/get/remove by a
+// case-insensitive name, with the index kept right through edits that change lengths.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "http/header_list.h"
+
+namespace {
+
+using medusa::http::header_list;
+
+TEST(HeaderList, TextIsTheHeaderBlockInOrder) {
+    header_list h;
+    h.add("Server", "Medusa/1.12");
+    h.add("Date", "Tue, 01 Dec 2026 10:00:00 GMT");
+    h.set("Content-Length", "128");
+    EXPECT_EQ(h.text(),
+              "Server: Medusa/1.12\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
+              "Content-Length: 128\r\n");
+    ASSERT_EQ(h.size(), 3u);
+    EXPECT_EQ(h[1].name, "Date");
+    EXPECT_EQ(h[2].value, "128");
+}
+
+TEST(HeaderList, SetReplacesTheFirstInPlaceWhateverTheLength) {
+    header_list h;
+    h.add("A", "1");
+    h.add("Content-Type", "text/plain");
+    h.add("content-type", "second");
+    h.add("Z", "last");
+    h.set("CONTENT-TYPE", "application/octet-stream");  // longer: what follows moves
+    EXPECT_EQ(h.text(),
+              "A: 1\r\nContent-Type: application/octet-stream\r\ncontent-type: second\r\nZ: last\r\n");
+    h.set("content-TYPE", "x");  // shorter
+    EXPECT_EQ(h.get("Z"), "last");
+    EXPECT_EQ(h.get("content-type"), "x");  // the first of that name answers
+    EXPECT_EQ(h[2].value, "second");
+    EXPECT_EQ(h.text(), "A: 1\r\nContent-Type: x\r\ncontent-type: second\r\nZ: last\r\n");
+    EXPECT_FALSE(h.get("Content-Typ").has_value());
+    EXPECT_FALSE(h.get("Bontent-Type").has_value());  // same length and key letter differs
+    EXPECT_FALSE(h.get("").has_value());
+}
+
+TEST(HeaderList, RemoveByNameOrByValue) {
+    header_list h;
+    h.add("Set-Cookie", "a=1");
+    h.add("Server", "s");
+    h.add("set-cookie", "b=2");
+    h.add("Set-Cookie", "a=1");
+    EXPECT_TRUE(h.remove("SET-COOKIE", std::string_view("a=1")));
+    EXPECT_EQ(h.text(), "Server: s\r\nset-cookie: b=2\r\n");
+    EXPECT_FALSE(h.remove("Set-Cookie", std::string_view("zzz")));
+    EXPECT_TRUE(h.remove("Set-Cookie"));
+    EXPECT_EQ(h.text(), "Server: s\r\n");
+    EXPECT_EQ(h.get("Server"), "s");
+    h.add("Date", "d");
+    EXPECT_EQ(h[1].name, "Date");
+    h.clear();
+    EXPECT_TRUE(h.empty());
+    EXPECT_EQ(h.text(), "");
+}
+
+TEST(HeaderList, ManyHeadersAndEmptyValues) {
+    header_list h;
+    for (int i = 0; i < 40; ++i) h.add("X-" + std::to_string(i), i % 2 ? "" : std::to_string(i));
+    ASSERT_EQ(h.size(), 40u);
+    EXPECT_EQ(h.get("X-39"), "");
+    EXPECT_EQ(h.get("x-38"), "38");
+    h.set("X-0", std::string(1000, 'v'));
+    EXPECT_EQ(h.get("X-39"), "");
+    EXPECT_EQ(h.get("X-38"), "38");
+    EXPECT_EQ(h[0].value.size(), 1000u);
+}
+
+}  // namespace
