@@ -160,6 +160,13 @@ bench-compare: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
 	@BUILD=$(BUILD) bench/compare.sh
 
+# Instructions per request under callgrind (bench/instructions.sh): medusa-demo and bare_epoll
+# serving a 128-byte file to wrk; a figure that does not move with the machine's load.
+.PHONY: bench-instructions
+bench-instructions: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
+	@BUILD=$(BUILD) bench/instructions.sh
+
 # The thread load comparison (bench/thread_compare.sh): one reply from an in-loop handler, a
 # script on the worker pool and a hand-off, all served by bench/servers/thread_bench_server.cc
 # (a program, not a Google Benchmark: it sits outside bench/*.cc), under wrk; prints the ratios.

@@ -137,6 +137,9 @@ bool async_chat::readable() {
 void async_chat::handle_read() {
     // An event from the wait before a pause_reading() in this same pass: leave the data queued.
     if (!readable()) return;
+    // This channel's last read is still being framed from the scratch space (a handler that runs
+    // a loop of its own got here): leave the new bytes in the kernel until that is done.
+    if (in_scratch_) return;
     compact_input();
     // Nothing unframed is waiting (the usual case: a whole request per read). An idle channel
     // holds no input buffer: read into the loop thread's scratch space and frame the bytes
@@ -151,9 +154,14 @@ void async_chat::handle_read() {
         struct framing_scratch {
             async_chat& c;
             ~framing_scratch() {
-                // Keep the unframed rest (it may be the start of the next record).
-                if (c.in_scratch_ && c.in_pos_ < c.in_scratch_len_)
-                    c.in_buffer_.assign(c.in_scratch_ + c.in_pos_, c.in_scratch_len_ - c.in_pos_);
+                // Keep the unframed rest (it may be the start of the next record). Only out of
+                // memory can make that fail, and a destructor must not throw: the rest is lost.
+                try {
+                    if (c.in_scratch_ && c.in_pos_ < c.in_scratch_len_)
+                        c.in_buffer_.assign(c.in_scratch_ + c.in_pos_,
+                                            c.in_scratch_len_ - c.in_pos_);
+                } catch (...) {
+                }
                 c.in_scratch_ = nullptr;
                 c.in_scratch_len_ = 0;
                 c.in_pos_ = 0;

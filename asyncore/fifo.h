@@ -4,7 +4,8 @@
 // connections holds 10,000 empty queues, and std::deque allocates about 600 bytes for each even
 // then (libstdc++ sets up its map and a first block in the constructor). Here the storage is made
 // on the first push and given back by release() once the queue has drained, so memory follows the
-// connections that are sending, not the ones that exist.
+// connections that are sending, not the ones that exist. (Rings of the first size go back to a
+// small per-thread stock, at most 64 of them, that the next fifo to need one takes from.)
 //
 // Elements are moved when the ring grows (capacity doubles, from 4); references are valid until
 // the next push. Not thread-safe, like the channel that owns it.
@@ -94,6 +95,7 @@ private:
     // Empty rings of first_capacity slots, kept by this thread for the next fifo that needs one.
     struct ring_stock {
         std::vector<std::unique_ptr<T[]>> rings;
+        ring_stock() { rings.reserve(max_spare_rings); }  // release() then never allocates
         ~ring_stock() { stock_gone() = true; }
     };
     static std::vector<std::unique_ptr<T[]>>& spare_rings() {

@@ -71,7 +71,7 @@ public:
 
     template <typename... A>
     T& emplace_back(A&&... args) {
-        if (size_ == capacity_) reserve(capacity_ * 2);
+        if (size_ == capacity_) return grow_and_emplace(std::forward<A>(args)...);
         T* slot = ::new (static_cast<void*>(data() + size_)) T(std::forward<A>(args)...);
         ++size_;
         return *slot;
@@ -115,6 +115,31 @@ public:
     }
 
 private:
+    // The new element is made in the new storage before the old ones move there, so that
+    // push_back(v[0]) on a full vector copies an element that still exists (as std::vector).
+    template <typename... A>
+    T& grow_and_emplace(A&&... args) {
+        size_t n = capacity_ * 2;
+        T* fresh = std::allocator<T>{}.allocate(n);
+        T* slot;
+        try {
+            slot = ::new (static_cast<void*>(fresh + size_)) T(std::forward<A>(args)...);
+        } catch (...) {
+            std::allocator<T>{}.deallocate(fresh, n);
+            throw;
+        }
+        T* old = data();
+        for (size_t i = 0; i < size_; ++i) {
+            ::new (static_cast<void*>(fresh + i)) T(std::move(old[i]));
+            old[i].~T();
+        }
+        free_heap();
+        heap_ = fresh;
+        capacity_ = n;
+        ++size_;
+        return *slot;
+    }
+
     T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
     const T* inline_data() const { return std::launder(reinterpret_cast<const T*>(inline_)); }
 

@@ -34,6 +34,16 @@ void header_list::set(std::string_view name, std::string_view value) {
 }
 
 void header_list::add(std::string_view name, std::string_view value) {
+    // A name or value that is a view of this list's own bytes (add("Content-Location",
+    // *get("Location"))) would dangle when the buffer grows: copy it first.
+    auto inside = [this](std::string_view v) {
+        return !v.empty() && v.data() >= text_.data() && v.data() < text_.data() + text_.size();
+    };
+    if (inside(name) || inside(value)) {
+        std::string n(name), v(value);
+        add(n, v);
+        return;
+    }
     line l{uint32_t(text_.size()), uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
     // One resize and three copies rather than four appends.
     text_.resize(l.off + l.size());

@@ -31,7 +31,8 @@ public:
     void set(std::string_view name, std::string_view value);
     // Add another header of this name after the others (Set-Cookie).
     void add(std::string_view name, std::string_view value);
-    // The value of the first header of this name.
+    // The value of the first header of this name: a view that lasts until the next change to
+    // the list (set, add, remove or clear move the bytes).
     std::optional<std::string_view> get(std::string_view name) const;
     // Remove every header of this name (only those with this value, when given); false when none
     // matched.

@@ -213,6 +213,15 @@ void http_channel::read_head(std::string_view data) {
         server_->head_parser_.set_limits(server_->limits);
     }
     request_parser& p = head_parser();
+    // The server's parser is left clean on every way out of here, an exception included: the
+    // next connection's head starts from it.
+    struct clean_shared_parser {
+        http_server& server;
+        bool shared;
+        ~clean_shared_parser() {
+            if (shared) server.head_parser_.reset();
+        }
+    } guard{*server_, !parser_};
     size_t used = p.feed(data);
     server_->bytes_in.increment(used);
     // What follows the head (a body, the next pipelined request, or the bytes after an error)

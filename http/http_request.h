@@ -81,6 +81,7 @@ public:
     // Names compare case-insensitively. Server and Date are set from the start.
     void set(std::string_view name, std::string_view value);
     void set(std::string_view name, uint64_t value);
+    // (The view lasts until the next change to the reply headers.)
     std::optional<std::string_view> get(std::string_view name) const;
     bool has(std::string_view name) const { return get(name).has_value(); }
     // Every header of that name (or only the one with that value). False when none matched

@@ -53,6 +53,16 @@ TEST(SmallVector, MovesInlineAndHeapContents) {
     EXPECT_EQ(*heap[0], 9);
 }
 
+TEST(SmallVector, PushBackOfItsOwnElementWhileGrowing) {
+    small_vector<std::string, 2> v;
+    v.push_back(std::string(40, 'x'));
+    v.push_back("y");
+    v.push_back(v[0]);  // full: the copy is made before v[0] moves
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[2], std::string(40, 'x'));
+    EXPECT_EQ(v[0], std::string(40, 'x'));
+}
+
 TEST(SmallVector, CopiesAndEraseIf) {
     small_vector<int, 4> v;
     for (int i = 0; i < 10; ++i) v.push_back(i);

@@ -73,4 +73,16 @@ TEST(HeaderList, ManyHeadersAndEmptyValues) {
     EXPECT_EQ(h[0].value.size(), 1000u);
 }
 
+TEST(HeaderList, AddingAViewOfItsOwnBytes) {
+    header_list h;
+    h.add("Location", std::string(300, 'l'));  // past any first reservation: add() reallocates
+    h.add("Content-Location", *h.get("Location"));
+    h.set("X-Copy", *h.get("Content-Location"));
+    EXPECT_EQ(h.get("Content-Location"), std::string(300, 'l'));
+    EXPECT_EQ(h.get("X-Copy"), std::string(300, 'l'));
+    h.add(h[0].name, "again");  // the name, too
+    EXPECT_EQ(h[3].name, "Location");
+    EXPECT_EQ(h[3].value, "again");
+}
+
 }  // namespace
