@@ -244,6 +244,7 @@ int socket_map::poll_once(std::optional<clock::duration> timeout) {
     ready_.clear();
     poller_->wait(to_timeout_ms(timeout), ready_);
     ++gen_;  // channels added from here on are new to this pass's events
+    now_ = clock::now();
 
     int delivered = 0;
     for (const ready_event& ev : ready_) delivered += deliver(ev);

@@ -72,6 +72,11 @@ public:
     // deliver events, run due timers, then destroy what left the map. Returns the number of
     // events delivered.
     int poll_once(std::optional<clock::duration> timeout);
+    // The time the last wait returned (clock::now() before the first): what a handler needs when
+    // it stamps activity ("last used at"), without a clock read per event. (libevent's
+    // event_base_gettimeofday_cached, nginx's ngx_current_msec.) Timers use the real clock.
+    clock::time_point now() const { return now_; }
+
     // Ask loop() to return after the current pass (from a handler, a timer or a thunk).
     void stop() { stop_requested_ = true; }
     bool stopping() const { return stop_requested_; }
@@ -138,6 +143,7 @@ private:
     std::unordered_set<timer_id> live_timers_;
     timer_id next_timer_id_ = 1;
     uint64_t gen_ = 0;           // bumped each time a wait returns
+    clock::time_point now_ = clock::now();  // when the last wait returned
     bool in_pass_ = false;
     bool stop_requested_ = false;
     std::thread::id loop_thread_{};

@@ -1,23 +1,38 @@
 #include "http/header_list.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "http/request_parser.h"  // iequals
 
 namespace medusa::http {
 
+void header_list::reserve(size_t bytes) {
+    if (bytes <= capacity_) return;
+    size_t n = std::max<size_t>(bytes, 2 * size_t(capacity_));
+    auto fresh = std::make_unique_for_overwrite<char[]>(n);
+    if (size_ > 0) std::memcpy(fresh.get(), text_.get(), size_);
+    text_ = std::move(fresh);
+    capacity_ = uint32_t(n);
+}
+
 size_t header_list::find(std::string_view name) const {
     const uint32_t key = key_of(name);
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
-        if (l.key == key && iequals(std::string_view(text_.data() + l.off, l.name_len), name))
+        if (l.key == key && iequals(std::string_view(text_.get() + l.off, l.name_len), name))
             return i;
     }
     return lines_.size();
 }
 
 void header_list::shift(size_t from, int64_t delta) {
-    for (size_t i = from; i < lines_.size(); ++i) lines_[i].off = uint32_t(int64_t(lines_[i].off) + delta);
+    for (size_t i = from; i < lines_.size(); ++i)
+        lines_[i].off = uint32_t(int64_t(lines_[i].off) + delta);
+}
+
+bool header_list::owns(std::string_view v) const {
+    return !v.empty() && text_ && v.data() >= text_.get() && v.data() < text_.get() + size_;
 }
 
 void header_list::set(std::string_view name, std::string_view value) {
@@ -26,9 +41,19 @@ void header_list::set(std::string_view name, std::string_view value) {
         add(name, value);
         return;
     }
+    if (owns(value)) {  // a view of our own bytes would move under the edit
+        std::string copy(value);
+        set(name, copy);
+        return;
+    }
     line& l = lines_[i];
-    text_.replace(l.off + l.name_len + 2, l.value_len, value);
     int64_t delta = int64_t(value.size()) - int64_t(l.value_len);
+    if (delta > 0) reserve(size_ + size_t(delta));
+    // Move what follows the old value to where the new one ends, then write it.
+    char* at = text_.get() + l.off + l.name_len + 2;
+    std::memmove(at + value.size(), at + l.value_len, size_ - (l.off + l.name_len + 2 + l.value_len));
+    if (!value.empty()) std::memcpy(at, value.data(), value.size());
+    size_ = uint32_t(int64_t(size_) + delta);
     l.value_len = uint32_t(value.size());
     if (delta != 0) shift(i + 1, delta);
 }
@@ -36,24 +61,23 @@ void header_list::set(std::string_view name, std::string_view value) {
 void header_list::add(std::string_view name, std::string_view value) {
     // A name or value that is a view of this list's own bytes (add("Content-Location",
     // *get("Location"))) would dangle when the buffer grows: copy it first.
-    auto inside = [this](std::string_view v) {
-        return !v.empty() && v.data() >= text_.data() && v.data() < text_.data() + text_.size();
-    };
-    if (inside(name) || inside(value)) {
+    if (owns(name) || owns(value)) {
         std::string n(name), v(value);
         add(n, v);
         return;
     }
-    line l{uint32_t(text_.size()), uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
-    // One resize and three copies rather than four appends.
-    text_.resize(l.off + l.size());
-    char* out = text_.data() + l.off;
+    line l{size_, uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
+    if (size_t(size_) + l.size() > capacity_) reserve(size_t(size_) + l.size());
+    char* out = text_.get() + size_;
     if (!name.empty()) std::memcpy(out, name.data(), name.size());
     out += name.size();
-    std::memcpy(out, ": ", 2);
+    out[0] = ':';
+    out[1] = ' ';
     out += 2;
     if (!value.empty()) std::memcpy(out, value.data(), value.size());
-    std::memcpy(out + value.size(), "\r\n", 2);
+    out[value.size()] = '\r';
+    out[value.size() + 1] = '\n';
+    size_ += l.size();
     lines_.push_back(l);
 }
 
@@ -64,6 +88,8 @@ std::optional<std::string_view> header_list::get(std::string_view name) const {
 }
 
 bool header_list::remove(std::string_view name, std::optional<std::string_view> value) {
+    std::string kept_value;  // a view of our own bytes would move under the erase
+    if (value && owns(*value)) value = kept_value = std::string(*value);
     bool removed = false;
     for (size_t i = 0; i < lines_.size();) {
         field f = (*this)[i];
@@ -72,7 +98,8 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
             continue;
         }
         const line l = lines_[i];
-        text_.erase(l.off, l.size());
+        std::memmove(text_.get() + l.off, text_.get() + l.off + l.size(), size_ - (l.off + l.size()));
+        size_ -= l.size();
         shift(i + 1, -int64_t(l.size()));
         erase_if(lines_, [&, n = size_t(0)](const line&) mutable { return n++ == i; });
         removed = true;
@@ -81,7 +108,7 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
 }
 
 void header_list::clear() {
-    text_.clear();
+    size_ = 0;
     lines_.clear();
 }
 

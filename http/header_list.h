@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,15 +44,15 @@ public:
     bool empty() const { return lines_.empty(); }
     field operator[](size_t i) const {
         const line& l = lines_[i];
-        return {std::string_view(text_).substr(l.off, l.name_len),
-                std::string_view(text_).substr(l.off + l.name_len + 2, l.value_len)};
+        return {std::string_view(text_.get() + l.off, l.name_len),
+                std::string_view(text_.get() + l.off + l.name_len + 2, l.value_len)};
     }
     // "Name: value\r\n" for each header, in order: the reply's header block without its status
     // line and final blank line.
-    std::string_view text() const { return text_; }
+    std::string_view text() const { return {text_.get(), size_}; }
 
     // Room for this many bytes of header lines before the buffer grows.
-    void reserve(size_t bytes) { text_.reserve(bytes); }
+    void reserve(size_t bytes);
 
 private:
     struct line {
@@ -72,8 +73,14 @@ private:
     size_t find(std::string_view name) const;
     // Lines after `from` moved by `delta` bytes in text_.
     void shift(size_t from, int64_t delta);
+    // Whether v points into our own bytes (it would move when they are edited).
+    bool owns(std::string_view v) const;
 
-    std::string text_;
+    // The lines, back to back: a plain buffer rather than a std::string, so that adding a header
+    // is one copy of its bytes, with no zero-filling resize before it.
+    std::unique_ptr<char[]> text_;
+    uint32_t size_ = 0;
+    uint32_t capacity_ = 0;
     small_vector<line, 8> lines_;
 };
 

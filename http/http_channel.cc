@@ -84,7 +84,7 @@ http_channel::http_channel(http_server& server, accepted conn)
     // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
     ac_out_buffer_size = 1 << 16;
     set_terminator(nullptr);  // heads are framed by the request parser (read_head)
-    last_used_ = clock::now();
+    last_used_ = map().now();
     request_started_ = last_used_;
 }
 
@@ -98,12 +98,12 @@ std::string http_channel::repr() const {
 }
 
 void http_channel::handle_read() {
-    last_used_ = clock::now();
+    last_used_ = map().now();  // (the loop's time of this pass: timeouts count in seconds)
     async_chat::handle_read();
 }
 
 void http_channel::handle_write() {
-    last_used_ = clock::now();
+    last_used_ = map().now();
     async_chat::handle_write();
 }
 
@@ -321,8 +321,9 @@ void http_channel::body_data(std::string_view data) {
 // --- requests --------------------------------------------------------------------------------
 
 void http_channel::dispatch(parsed_request head) {
-    auto self = std::static_pointer_cast<http_channel>(shared_from_this());
-    auto r = std::make_shared<http_request>(self, std::move(head));
+    // (The channel's shared_ptr moved all the way in: each copy is an atomic increment.)
+    auto r = std::make_shared<http_request>(
+        std::static_pointer_cast<http_channel>(shared_from_this()), std::move(head));
     request_counter.increment();
     server_->total_requests.increment();
     current_ = r;

@@ -60,7 +60,7 @@ http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request
     : head_(std::move(head)) {
     if (channel) {
         server_ = &channel->server();
-        channel_ = channel;
+        channel_ = std::move(channel);
     }
     version_ = classify_version(head_.version(), head_.has_version());
     request_number = request_count.fetch_add(1, std::memory_order_relaxed);
