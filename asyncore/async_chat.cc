@@ -106,6 +106,10 @@ async_chat::async_chat(socket_map& map) : dispatcher(map) {}
 
 async_chat::async_chat(int fd, socket_map& map) : dispatcher(map) { set_socket(fd); }
 
+async_chat::async_chat(const accepted& conn, socket_map& map) : dispatcher(map) {
+    set_socket(conn);
+}
+
 void async_chat::set_terminator(std::string_view t) {
     if (t.empty())
         terminator_ = std::monostate{};

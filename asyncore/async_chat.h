@@ -61,6 +61,8 @@ public:
     explicit async_chat(socket_map& map = default_map());
     // Adopt an accepted connection (async_chat(conn)).
     explicit async_chat(int fd, socket_map& map = default_map());
+    // The same, for a connection as dispatcher::accept() returned it (no system call).
+    explicit async_chat(const accepted& conn, socket_map& map = default_map());
 
     // --- input -------------------------------------------------------------------------------
     void set_terminator(std::string_view t);  // an empty string means none

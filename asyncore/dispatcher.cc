@@ -174,6 +174,17 @@ void dispatcher::set_socket(int fd) {
     if (!weak_from_this().expired()) add_channel();
 }
 
+void dispatcher::set_socket(const accepted& conn) {
+    if (conn.fd < 0)
+        throw std::invalid_argument(fmt::format("set_socket: bad descriptor {}", conn.fd));
+    if (fd_ >= 0) throw std::logic_error(fmt::format("set_socket: {} already has a descriptor", repr()));
+    connected_ = true;
+    addr_ = conn.addr;
+    fd_ = conn.fd;
+    is_socket_ = true;
+    if (!weak_from_this().expired()) add_channel();
+}
+
 void dispatcher::set_file(int fd) {
     if (fd < 0) throw std::invalid_argument(fmt::format("set_file: bad descriptor {}", fd));
     if (fd_ >= 0) throw std::logic_error(fmt::format("set_file: {} already has a descriptor", repr()));

@@ -57,6 +57,10 @@ public:
     // Adopt an already connected descriptor (as from accept()): made non-blocking,
     // connected() becomes true, addr() the peer.
     void set_socket(int fd);
+    // Adopt a connection as accept() returned it: already non-blocking and close-on-exec, its
+    // peer address known, so this makes no system call (set_socket(fd) makes three to learn
+    // the same). A server accepting a connection per request saves them on each one.
+    void set_socket(const accepted& conn);
     void set_reuse_addr();
     void bind(const address& a);
     void listen(int backlog);

@@ -79,7 +79,7 @@ private:
 }  // namespace
 
 http_channel::http_channel(http_server& server, accepted conn)
-    : async_chat(conn.fd, server.map()), server_(&server) {
+    : async_chat(conn, server.map()), server_(&server) {
     channel_number = channel_count.fetch_add(1, std::memory_order_relaxed);
     // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
     ac_out_buffer_size = 1 << 16;

@@ -63,6 +63,7 @@ class http_request;
 
 class http_channel : public async_chat {
 public:
+    // `conn` as dispatcher::accept() returns it (non-blocking, close-on-exec, its peer known).
     http_channel(http_server& server, accepted conn);
     ~http_channel() override;
 

@@ -29,6 +29,7 @@ using medusa::socket_map;
 class echo_handler : public medusa::dispatcher {
 public:
     echo_handler(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
+    echo_handler(socket_map& m, const medusa::accepted& conn) : dispatcher(m) { set_socket(conn); }
     bool writable() override { return !pending_.empty(); }
     void handle_read() override {
         char buf[4096];
@@ -59,9 +60,10 @@ public:
     void handle_accept() override {
         if (auto c = accept()) {
             ++accepted;
-            last = make<echo_handler>(map(), c->fd);
+            last = adopt ? make<echo_handler>(map(), *c) : make<echo_handler>(map(), c->fd);
         }
     }
+    bool adopt = false;  // set_socket(accepted) instead of set_socket(fd)
     int accepted = 0;
     std::weak_ptr<echo_handler> last;
 };
@@ -117,6 +119,23 @@ protected:
 
 TEST_P(loop_suite, echo_over_ipv4) {
     echo_round_trip(address::inet("127.0.0.1", 0));
+}
+
+TEST_P(loop_suite, adopting_an_accepted_connection_as_accept_returned_it) {
+    // set_socket(accepted): no system call, yet the same state as set_socket(fd) finds out.
+    auto server = make<echo_server>(m, address::inet("127.0.0.1", 0));
+    server->adopt = true;
+    const std::string msg = "adopted\r\n";
+    auto client = make<echo_client>(m, server->addr(), msg);
+    ASSERT_TRUE(run_bounded(m));
+    EXPECT_EQ(client->received, msg);
+    auto h = server->last.lock();
+    ASSERT_TRUE(h);
+    EXPECT_TRUE(h->connected());
+    EXPECT_EQ(h->addr().to_string(), address::local_of(client->fileno()).to_string());
+    EXPECT_TRUE(::fcntl(h->fileno(), F_GETFL) & O_NONBLOCK);
+    EXPECT_TRUE(::fcntl(h->fileno(), F_GETFD) & FD_CLOEXEC);
+    medusa::close_all(m);
 }
 
 TEST_P(loop_suite, echo_over_ipv6) {
