@@ -106,9 +106,10 @@ REPORT=bench/results/instructions-$(date -u +%Y%m%d-%H%M%S).md
     echo '```'
     callgrind_annotate "$TMP/medusa.out" 2>/dev/null | awk -v n="$M_REQ" -v top="$TOP" '
         /^-+$/ { dashes++; next }
-        dashes >= 3 && $1 ~ /^[0-9,]+$/ && shown < top {
-            v = $1; gsub(",", "", v); $1 = ""; $2 = ""
-            sub(/^ +/, ""); printf "%7d  %s\n", v / n, substr($0, 1, 110); shown++ }'
+        dashes >= 3 && $1 ~ /^[0-9,]+$/ && !/PROGRAM TOTALS/ && shown < top {
+            v = $1; gsub(",", "", v); line = $0
+            sub(/^ *[0-9,]+ *\( *[0-9.]+%\) */, "", line)
+            printf "%7d  %s\n", v / n, substr(line, 1, 110); shown++ }'
     echo '```'
 } | tee "$REPORT"
 log "wrote $REPORT"
