@@ -87,15 +87,7 @@ public:
 
     void reserve(size_t n) {
         if (n <= capacity_) return;
-        T* fresh = std::allocator<T>{}.allocate(n);
-        T* old = data();
-        for (size_t i = 0; i < size_; ++i) {
-            ::new (static_cast<void*>(fresh + i)) T(std::move(old[i]));
-            old[i].~T();
-        }
-        free_heap();
-        heap_ = fresh;
-        capacity_ = n;
+        move_to(std::allocator<T>{}.allocate(n), n);
     }
 
     // Removes the elements for which pred is true, keeping the others in order; returns how
@@ -128,6 +120,13 @@ private:
             std::allocator<T>{}.deallocate(fresh, n);
             throw;
         }
+        move_to(fresh, n);
+        ++size_;
+        return *slot;
+    }
+
+    // The elements move into `fresh` (room for n), which becomes the storage.
+    void move_to(T* fresh, size_t n) noexcept {
         T* old = data();
         for (size_t i = 0; i < size_; ++i) {
             ::new (static_cast<void*>(fresh + i)) T(std::move(old[i]));
@@ -136,8 +135,6 @@ private:
         free_heap();
         heap_ = fresh;
         capacity_ = n;
-        ++size_;
-        return *slot;
     }
 
     T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
