@@ -219,10 +219,18 @@ ratio=$(awk -v a="$m_rps" -v b="$l_rps" 'BEGIN {printf "%.2f", (b > 0) ? a / b :
 
 met=$(awk -v r="$ratio" 'BEGIN {print (r >= 1.0) ? "met" : "NOT met"}')
 
-echo "| server | requests/s | p99 (ms) | errors |"
-echo "| --- | ---: | ---: | ---: |"
-echo "| medusa-demo (cgi_handler) | $m_rps | $m_p99 | ${ERR[medusa]} |"
-echo "| lighttpd (mod_cgi) | $l_rps | $l_p99 | ${ERR[lighttpd]} |"
-echo
-echo "medusa/lighttpd requests/s: $ratio (GET /cgi-bin/hello, wrk -t1 -c$CONNECTIONS, ${DURATION}s x $RUNS, median; errors: socket errors + non-2xx/3xx replies over all runs; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
-echo "Target (medusa-demo >= 1.0x lighttpd mod_cgi requests/s): $met ($ratio)"
+# The report: on stdout, and kept as bench/results/cgi-DATE.md.
+mkdir -p bench/results
+REPORT=bench/results/cgi-$(date -u +%Y%m%d-%H%M%S).md
+{
+    echo "# CGI comparison, $(date -u '+%Y-%m-%d %H:%M UTC') (medusa-demo $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo
+    echo "| server | requests/s | p99 (ms) | errors |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "| medusa-demo (cgi_handler) | $m_rps | $m_p99 | ${ERR[medusa]} |"
+    echo "| lighttpd (mod_cgi) | $l_rps | $l_p99 | ${ERR[lighttpd]} |"
+    echo
+    echo "medusa/lighttpd requests/s: $ratio (GET /cgi-bin/hello, wrk -t1 -c$CONNECTIONS, ${DURATION}s x $RUNS, median; errors: socket errors + non-2xx/3xx replies over all runs; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+    echo "Target (medusa-demo >= 1.0x lighttpd mod_cgi requests/s): $met ($ratio)"
+} | tee "$REPORT"
+log "written to $REPORT"
