@@ -519,7 +519,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     iovec iov[max_iov];
     size_t count = 0, total = 0;
     out_queue_.for_each([&](const out_item& item) {
-        if (item.prod || item.close || count == max_iov || total >= budget) return false;
+        if (!item.is_bytes() || count == max_iov || total >= budget) return false;
         std::string_view b = item.bytes();
         iov[count].iov_base = const_cast<char*>(b.data() + item.pos);
         iov[count].iov_len = b.size() - item.pos;

@@ -214,7 +214,7 @@ void http_channel::read_head(std::string_view data) {
     }
     request_parser& p = head_parser();
     // The server's parser is left clean on every way out of here, an exception included: the
-    // next connection's head starts from it.
+    // next connection's head starts from it. (A channel's own parser goes once its head ends.)
     struct clean_shared_parser {
         http_server& server;
         bool shared;
@@ -236,22 +236,17 @@ void http_channel::read_head(std::string_view data) {
         }
         case request_parser::status::empty:
             // A leading CRLFCRLF: medusa closes without a reply (QUIRKS row 16, kept).
-            p.reset();
             parser_.reset();
             enter_closing();
             close_after_output();
             break;
         case request_parser::status::error:
-            protocol_error(p.error_code(), p.error_reason());
-            head_parser().reset();
+            protocol_error(p.error_code(), p.error_reason());  // takes the head so far from p
             parser_.reset();
             break;
         default:
             // The head goes on in the next read: the channel keeps the parser's state.
-            if (!parser_) {
-                parser_ = std::make_unique<request_parser>(std::move(server_->head_parser_));
-                server_->head_parser_.reset();
-            }
+            if (!parser_) parser_ = std::make_unique<request_parser>(std::move(server_->head_parser_));
             break;
     }
 }
