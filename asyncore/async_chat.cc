@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include "asyncore/buffer_stock.h"
+
 namespace medusa {
 
 namespace {
@@ -343,7 +345,7 @@ void async_chat::push(std::string data) {
             return;
         }
     }
-    out_queue_.push_back(out_item{std::move(data), 0, nullptr, false, nullptr});
+    out_queue_.push_back(out_item{std::move(data), 0, nullptr, false, nullptr, nullptr});
     out_bytes_ += n;
     output_added();
     if (!corked_) initiate_send();
@@ -352,7 +354,7 @@ void async_chat::push(std::string data) {
 void async_chat::push(std::shared_ptr<const std::string> data) {
     if (!data || data->empty()) return;
     size_t n = data->size();
-    out_queue_.push_back(out_item{{}, 0, nullptr, false, std::move(data)});
+    out_queue_.push_back(out_item{{}, 0, nullptr, false, std::move(data), nullptr});
     out_bytes_ += n;
     output_added();
     if (!corked_) initiate_send();
@@ -360,14 +362,20 @@ void async_chat::push(std::shared_ptr<const std::string> data) {
 
 void async_chat::push_with_producer(producer_ptr p) {
     if (!p) return;
-    out_queue_.push_back(out_item{{}, 0, std::move(p), false, nullptr});
+    out_queue_.push_back(out_item{{}, 0, std::move(p), false, nullptr, nullptr});
+    if (!corked_) initiate_send();
+}
+
+void async_chat::push_hook(std::shared_ptr<send_hook> h) {
+    if (!h) return;
+    out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, std::move(h)});
     if (!corked_) initiate_send();
 }
 
 void async_chat::close_when_done() {
     // Queued like any output; send_queue() closes when it reaches it, i.e. after everything
     // pushed before it has gone, however long that takes.
-    out_queue_.push_back(out_item{{}, 0, nullptr, true, nullptr});
+    out_queue_.push_back(out_item{{}, 0, nullptr, true, nullptr, nullptr});
     interest_changed();
 }
 
@@ -460,6 +468,13 @@ void async_chat::send_queue() {
             close();
             return;
         }
+        if (head.hook) {
+            // Everything before it has gone. (Off the queue first: the hook may push or close.)
+            std::shared_ptr<send_hook> hook = std::move(head.hook);
+            out_queue_.pop_front();
+            hook->sent();
+            continue;
+        }
         if (!head.prod) {
             size_t before = out_bytes_;
             send_result r = send_bytes(budget);
@@ -504,7 +519,7 @@ void async_chat::send_queue() {
         if (!chunk.empty()) {
             // The produced bytes go ahead of their producer (or of what followed it).
             out_bytes_ += chunk.size();
-            out_queue_.push_front(out_item{std::move(chunk), 0, nullptr, false, nullptr});
+            out_queue_.push_front(out_item{std::move(chunk), 0, nullptr, false, nullptr, nullptr});
             output_added();
             continue;
         }
@@ -566,6 +581,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
             break;
         }
         left -= avail;
+        buffer_stock::give(std::move(item.data));  // the next reply is built in it
         out_queue_.pop_front();
     }
     bytes_sent(static_cast<size_t>(n));

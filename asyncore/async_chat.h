@@ -53,6 +53,17 @@ struct terminator_scan {
 };
 terminator_scan find_terminator(std::string_view buf, std::string_view terminator);
 
+// What push_hook() queues: told once everything pushed before it has been handed to the socket
+// (an access log line written when the reply has gone, as medusa's hooked_producer). Not told if
+// the channel closes or discards its output first.
+class send_hook {
+public:
+    virtual void sent() = 0;
+
+protected:
+    ~send_hook() = default;
+};
+
 class async_chat : public dispatcher {
 public:
     // No terminator (collect everything), a string, or a byte count still to come.
@@ -85,6 +96,9 @@ public:
     // from there: never copied into the queue.
     void push(std::shared_ptr<const std::string> data);
     void push_with_producer(producer_ptr p);
+    // Call h->sent() when everything pushed before it has been sent (see send_hook). Costs no
+    // allocation: the queue keeps the shared_ptr.
+    void push_hook(std::shared_ptr<send_hook> h);
     // Between cork() and uncork(), pushes are queued but not sent: a reply made of several
     // pushes (a header block, then a file producer) leaves in one writev, or one send with
     // MSG_MORE before the sendfile, instead of a send per push. uncork() sends what is queued.
@@ -143,14 +157,16 @@ protected:
     void process_input();
 
 private:
-    // One entry of the output queue: bytes (sent from `pos` on), a producer, or the close marker.
+    // One entry of the output queue: bytes (sent from `pos` on), a producer, a hook, or the
+    // close marker.
     struct out_item {
         std::string data;
         size_t pos = 0;
         producer_ptr prod;
         bool close = false;
         std::shared_ptr<const std::string> shared;  // bytes kept elsewhere (data is then empty)
-        bool is_bytes() const { return !prod && !close; }
+        std::shared_ptr<send_hook> hook;
+        bool is_bytes() const { return !prod && !close && !hook; }
         std::string_view bytes() const { return shared ? std::string_view(*shared) : data; }
     };
     enum class send_result { progress, blocked, failed };

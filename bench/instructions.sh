@@ -51,7 +51,25 @@ free_port() {
     log "no free port"; exit 1
 }
 
-# measure NAME COMMAND...: sets R_REQ and R_IR.
+# heap_allocations PROFILE: the calls to malloc, calloc, realloc and aligned allocation that
+# the profile recorded (operator new calls malloc, so it is counted once, there). Callgrind names
+# a function once, "cfn=(ID) NAME", then "cfn=(ID)" alone; a "calls=N" line follows each call.
+heap_allocations() {
+    awk '
+        /^c?fn=\(/ {
+            id = $1; sub(/^c?fn=/, "", id)
+            rest = $0; sub(/^c?fn=\([0-9]+\) ?/, "", rest)
+            if (rest != "") name[id] = rest
+            callee = (substr($0, 1, 4) == "cfn=") ? name[id] : ""
+            next
+        }
+        /^calls=/ && callee ~ /^(malloc|calloc|realloc|aligned_alloc|posix_memalign|memalign)$/ {
+            n = $0; sub(/^calls=/, "", n); sub(/ .*/, "", n); total += n
+        }
+        END { print total + 0 }' "$1"
+}
+
+# measure NAME COMMAND...: sets R_REQ, R_IR and R_ALLOC.
 measure() {
     local name=$1 port out i
     shift
@@ -73,6 +91,7 @@ measure() {
     wait "$VPID" 2>/dev/null || true
     VPID=""
     R_IR=$(callgrind_annotate "$TMP/$name.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    R_ALLOC=$(heap_allocations "$TMP/$name.out")
     if [ -z "$R_REQ" ] || [ "$R_REQ" = 0 ] || [ -z "$R_IR" ]; then
         log "$name: no measurement (requests '$R_REQ', instructions '$R_IR')"; exit 1
     fi
@@ -82,9 +101,9 @@ make --no-print-directory "$BUILD/bin/medusa-demo" "$BUILD/bin/bare_epoll" >&2
 
 measure medusa "$BUILD/bin/medusa-demo" --host 127.0.0.1 --root "$TMP/root" --no-log \
     --chat-port 0 --threads 0
-M_REQ=$R_REQ M_IR=$R_IR
+M_REQ=$R_REQ M_IR=$R_IR M_ALLOC=$R_ALLOC
 measure bare "$BUILD/bin/bare_epoll" --host 127.0.0.1 --root "$TMP/root"
-B_REQ=$R_REQ B_IR=$R_IR
+B_REQ=$R_REQ B_IR=$R_IR B_ALLOC=$R_ALLOC
 
 mkdir -p bench/results
 REPORT=bench/results/instructions-$(date -u +%Y%m%d-%H%M%S).md
@@ -94,10 +113,10 @@ REPORT=bench/results/instructions-$(date -u +%Y%m%d-%H%M%S).md
     echo "- callgrind (valgrind $(valgrind --version | sed 's/valgrind-//')), wrk -t1 -c$CONNS -d${SECONDS_PER_RUN}s, GET of a 128-byte file, keep-alive"
     echo "- medusa-demo $(git rev-parse --short HEAD 2>/dev/null || echo '?') --no-log --threads 0 --chat-port 0; bare_epoll: bench/bare/ (a fixed reply, no library)"
     echo
-    echo "| server | requests | instructions | per request |"
-    echo "| --- | ---: | ---: | ---: |"
-    echo "| medusa-demo | $M_REQ | $M_IR | $(( M_IR / M_REQ )) |"
-    echo "| bare epoll | $B_REQ | $B_IR | $(( B_IR / B_REQ )) |"
+    echo "| server | requests | instructions | per request | heap allocations (whole run) | per request |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| medusa-demo | $M_REQ | $M_IR | $(( M_IR / M_REQ )) | $M_ALLOC | $(awk -v a="$M_ALLOC" -v n="$M_REQ" 'BEGIN { printf "%.3f", a / n }') |"
+    echo "| bare epoll | $B_REQ | $B_IR | $(( B_IR / B_REQ )) | $B_ALLOC | $(awk -v a="$B_ALLOC" -v n="$B_REQ" 'BEGIN { printf "%.3f", a / n }') |"
     echo
     echo "medusa-demo / bare epoll: $(awk -v a=$(( M_IR / M_REQ )) -v b=$(( B_IR / B_REQ )) 'BEGIN { printf "%.1f", a / b }')×"
     echo

@@ -11,8 +11,9 @@ void header_list::reserve(size_t bytes) {
     if (bytes <= capacity_) return;
     size_t n = std::max<size_t>(bytes, 2 * size_t(capacity_));
     auto fresh = std::make_unique_for_overwrite<char[]>(n);
-    if (size_ > 0) std::memcpy(fresh.get(), text_.get(), size_);
-    text_ = std::move(fresh);
+    if (size_ > 0) std::memcpy(fresh.get(), text_, size_);
+    heap_ = std::move(fresh);
+    text_ = heap_.get();
     capacity_ = uint32_t(n);
 }
 
@@ -20,7 +21,7 @@ size_t header_list::find(std::string_view name) const {
     const uint32_t key = key_of(name);
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
-        if (l.key == key && iequals(std::string_view(text_.get() + l.off, l.name_len), name))
+        if (l.key == key && iequals(std::string_view(text_ + l.off, l.name_len), name))
             return i;
     }
     return lines_.size();
@@ -32,7 +33,7 @@ void header_list::shift(size_t from, int64_t delta) {
 }
 
 bool header_list::owns(std::string_view v) const {
-    return !v.empty() && text_ && v.data() >= text_.get() && v.data() < text_.get() + size_;
+    return !v.empty() && v.data() >= text_ && v.data() < text_ + size_;
 }
 
 void header_list::set(std::string_view name, std::string_view value) {
@@ -50,7 +51,7 @@ void header_list::set(std::string_view name, std::string_view value) {
     int64_t delta = int64_t(value.size()) - int64_t(l.value_len);
     if (delta > 0) reserve(size_ + size_t(delta));
     // Move what follows the old value to where the new one ends, then write it.
-    char* at = text_.get() + l.off + l.name_len + 2;
+    char* at = text_ + l.off + l.name_len + 2;
     std::memmove(at + value.size(), at + l.value_len, size_ - (l.off + l.name_len + 2 + l.value_len));
     if (!value.empty()) std::memcpy(at, value.data(), value.size());
     size_ = uint32_t(int64_t(size_) + delta);
@@ -68,7 +69,7 @@ void header_list::add(std::string_view name, std::string_view value) {
     }
     line l{size_, uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
     if (size_t(size_) + l.size() > capacity_) reserve(size_t(size_) + l.size());
-    char* out = text_.get() + size_;
+    char* out = text_ + size_;
     if (!name.empty()) std::memcpy(out, name.data(), name.size());
     out += name.size();
     out[0] = ':';
@@ -98,7 +99,7 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
             continue;
         }
         const line l = lines_[i];
-        std::memmove(text_.get() + l.off, text_.get() + l.off + l.size(), size_ - (l.off + l.size()));
+        std::memmove(text_ + l.off, text_ + l.off + l.size(), size_ - (l.off + l.size()));
         size_ -= l.size();
         shift(i + 1, -int64_t(l.size()));
         erase_if(lines_, [&, n = size_t(0)](const line&) mutable { return n++ == i; });

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "asyncore/block_pool.h"
 #include "http/http_request.h"
 #include "http/http_server.h"
 
@@ -75,6 +76,14 @@ public:
 private:
     std::weak_ptr<http_channel> channel_;
 };
+
+// A request, in a block of this thread's pool: made and let go once per request, it allocates
+// nothing once the pool has a block to spare.
+std::shared_ptr<http_request> make_request(std::shared_ptr<http_channel> channel,
+                                           parsed_request head) {
+    return std::allocate_shared<http_request>(pool_allocator<http_request>{}, std::move(channel),
+                                              std::move(head));
+}
 
 }  // namespace
 
@@ -317,8 +326,8 @@ void http_channel::body_data(std::string_view data) {
 
 void http_channel::dispatch(parsed_request head) {
     // (The channel's shared_ptr moved all the way in: each copy is an atomic increment.)
-    auto r = std::make_shared<http_request>(
-        std::static_pointer_cast<http_channel>(shared_from_this()), std::move(head));
+    auto r = make_request(std::static_pointer_cast<http_channel>(shared_from_this()),
+                          std::move(head));
     request_counter.increment();
     server_->total_requests.increment();
     current_ = r;
@@ -401,7 +410,7 @@ std::shared_ptr<http_request> http_channel::redispatch(const std::shared_ptr<htt
         throw std::logic_error("http_channel::redispatch() called from inside handle_request()");
     if (closed() || !in_map() || !r || r != current_ || r->is_done()) return nullptr;
     auto self = std::static_pointer_cast<http_channel>(shared_from_this());
-    auto next = std::make_shared<http_request>(self, std::move(head));
+    auto next = make_request(self, std::move(head));
     next->internal_redirects_ = r->internal_redirects_ + 1;
     if (r->force_close_) next->close_after();
     // r is finished with: whatever its handler still does for it reaches nobody.
@@ -527,7 +536,7 @@ void http_channel::protocol_error(int code, std::string_view reason) {
         auto self = std::static_pointer_cast<http_channel>(shared_from_this());
         // The head as far as it was parsed (its request line, for the log), if it got that far.
         request_parser& p = head_parser();
-        r = std::make_shared<http_request>(self, p.started() ? p.take() : parsed_request{});
+        r = make_request(self, p.started() ? p.take() : parsed_request{});
         request_counter.increment();
         server_->total_requests.increment();
         current_ = r;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "asyncore/buffer_stock.h"
 #include "http/http_channel.h"
 #include "http/http_date.h"
 #include "http/http_server.h"
@@ -16,25 +17,6 @@ namespace medusa::http {
 namespace {
 
 std::atomic<uint64_t> request_count{0};
-
-// The producer that ends every reply: when the channel reaches it, everything queued before it
-// has been handed to the socket, so it writes the log line (medusa's hooked_producer).
-class log_hook : public producer {
-public:
-    log_hook(std::shared_ptr<http_request> r, uint64_t fixed_bytes)
-        : request_(std::move(r)), bytes_(fixed_bytes) {}
-    std::string more() override {
-        if (request_) {
-            auto r = std::move(request_);
-            r->log(bytes_);
-        }
-        return {};
-    }
-
-private:
-    std::shared_ptr<http_request> request_;
-    uint64_t bytes_;
-};
 
 void append_chunk(std::string& out, std::string_view data) {
     if (data.empty()) return;
@@ -72,8 +54,6 @@ http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request
         uri_ = percent_decode(rpath);
         if (q != std::string_view::npos && q + 1 < raw.size()) uri_.append(raw.substr(q));
     }
-    // Room for the headers of most replies, in the one buffer they all go in.
-    reply_headers_.reserve(256);
     set_server_and_date();
 }
 
@@ -313,7 +293,8 @@ void http_request::done() {
     }
     if (d.chunk && !all_bytes) gathered = gathered_bytes = 0;
 
-    std::string text;
+    // Built in a buffer of this thread's stock; the channel gives it back once sent.
+    std::string text = buffer_stock::take(256);
     build_reply_header(text, d, gathered_bytes + (d.chunk ? 5 : 0));
     uint64_t fixed = text.size();
 
@@ -363,10 +344,14 @@ void http_request::done() {
         }
     }
     outgoing_.clear();
-    ch->push_with_producer(std::make_unique<log_hook>(shared_from_this(), fixed));
+    // The access log line, once all of it has gone (sent()).
+    log_bytes_ = fixed;
+    ch->push_hook(std::shared_ptr<send_hook>(shared_from_this(), static_cast<send_hook*>(this)));
     ch->uncork();
     ch->reply_queued(*this, d.close);
 }
+
+void http_request::sent() { log(log_bytes_); }
 
 bool http_request::on_close(std::function<void()> f) {
     auto ch = channel_.lock();

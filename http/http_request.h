@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "asyncore/async_chat.h"
 #include "asyncore/producers.h"
 #include "asyncore/small_vector.h"
 #include "http/header_list.h"
@@ -42,7 +43,7 @@ namespace medusa::http {
 class http_channel;
 class http_server;
 
-class http_request : public std::enable_shared_from_this<http_request> {
+class http_request : public std::enable_shared_from_this<http_request>, private send_hook {
 public:
     // `channel` may be null (a request built for a test, or for an error before any request).
     http_request(std::shared_ptr<http_channel> channel, parsed_request head);
@@ -184,6 +185,8 @@ private:
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body
     // it had pushed ahead of it, and desynchronise the pipelined replies that follow.
     void discard_reply();
+    // The reply has been handed to the socket in full: write its log line (push_hook).
+    void sent() override;
 
     std::weak_ptr<http_channel> channel_;
     http_server* server_ = nullptr;
@@ -213,6 +216,7 @@ private:
     bool body_chunked_ = false;
     uint64_t body_length_ = 0;
     uint64_t producer_bytes_ = 0;  // bytes the reply's producers have produced (for the log)
+    uint64_t log_bytes_ = 0;       // the rest of the reply: header block and byte pieces
     std::function<void()> on_close_;  // see on_close(); cleared when the reply is out
     int internal_redirects_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "asyncore/buffer_stock.h"
 #include "http/chunked.h"
 #include "http/keepalive.h"
 
@@ -171,6 +172,8 @@ std::optional<std::string_view> parsed_request::get_header(std::string_view name
     return std::nullopt;
 }
 
+parsed_request::~parsed_request() { buffer_stock::give(std::move(block_)); }
+
 void parsed_request::clear() {
     block_.clear();
     line_ = command_ = uri_ = version_ = chunk_line_ = span{};
@@ -287,8 +290,9 @@ void request_parser::process_line(std::string_view line) {
             return;
         }
         auto cracked = crack_request(line);
-        // Room for the whole head, if it is no larger than most: one allocation per request.
-        block.reserve(line.size() + 256);
+        // Room for the whole head, if it is no larger than most, from the thread's stock of
+        // buffers (the last request's, as a rule): no allocation per request.
+        if (block.capacity() < line.size() + 256) block = buffer_stock::take(line.size() + 256);
         block.assign(line);
         req_.line_ = span{0, uint32_t(line.size())};
         if (!cracked) {

@@ -105,6 +105,14 @@ struct header_field {
 // One parsed request head. Owns its bytes; the views it hands out live as long as it does.
 class parsed_request {
 public:
+    parsed_request() = default;
+    parsed_request(const parsed_request&) = default;
+    parsed_request(parsed_request&&) noexcept = default;
+    parsed_request& operator=(const parsed_request&) = default;
+    parsed_request& operator=(parsed_request&&) noexcept = default;
+    // Its bytes' buffer goes back to the thread's buffer_stock, for the next request's head.
+    ~parsed_request();
+
     std::string_view request_line() const { return view(line_); }
     std::string_view command() const { return view(command_); }
     std::string_view uri() const { return view(uri_); }

@@ -366,6 +366,62 @@ TEST_P(AsyncChatOutput, SharedBytesAreSentFromTheirOwnerInOrder) {
     EXPECT_TRUE(watch.expired()) << "sent bytes are let go";
 }
 
+// Records when it is told, and what the peer had received by then.
+class recording_hook : public medusa::send_hook {
+public:
+    void sent() override {
+        ++calls;
+        if (on_sent) on_sent();
+    }
+    int calls = 0;
+    std::function<void()> on_sent;
+};
+
+TEST_P(AsyncChatOutput, HookIsToldOnceWhatCameBeforeItHasGone) {
+    // push_hook: told once every byte pushed before it has been handed to the socket, partial
+    // sends included, and not before; output it pushes from sent() goes after.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 16384);
+    auto ch = medusa::make<replier>(fd, m);
+    replier* raw = ch.get();
+    auto hook = std::make_shared<recording_hook>();
+    const std::string body = pattern(300000, 7);
+    hook->on_sent = [&] {
+        EXPECT_EQ(raw->pending_bytes(), 0u) << "told before the bytes ahead of it had gone";
+        raw->push("[logged]");
+        raw->close_when_done();
+    };
+    ch->cork();
+    ch->push("HEAD\r\n");
+    ch->push(std::string(body));
+    ch->push_hook(hook);
+    ch->push_hook(nullptr);  // ignored
+    ch->uncork();
+    EXPECT_EQ(hook->calls, 0) << "300 KB cannot all go into a 16 KiB send buffer at once";
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms));
+    ::close(peer);
+    EXPECT_EQ(hook->calls, 1);
+    EXPECT_TRUE(got == "HEAD\r\n" + body + "[logged]") << "got " << got.size() << " bytes";
+    EXPECT_EQ(hook.use_count(), 1) << "the queue let the hook go";
+}
+
+TEST_P(AsyncChatOutput, HookIsNotToldWhenTheChannelClosesFirst) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8192);
+    auto ch = medusa::make<replier>(fd, m);
+    auto hook = std::make_shared<recording_hook>();
+    ch->push(pattern(4 << 20, 3));  // cannot all go before the close
+    ch->push_hook(hook);
+    EXPECT_EQ(hook.use_count(), 2);
+    ch->close();
+    EXPECT_EQ(hook->calls, 0);
+    EXPECT_EQ(hook.use_count(), 1) << "a closed channel keeps no hook";
+    ::close(peer);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AsyncChatOutput, medusa_test::all_backends,
                          medusa_test::backend_name);
 
