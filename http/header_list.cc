@@ -19,6 +19,7 @@ void header_list::reserve(size_t bytes) {
 
 size_t header_list::find(std::string_view name) const {
     const uint32_t key = key_of(name);
+    if (!(present_ & bit_of(key))) return lines_.size();
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
         if (l.key == key && iequals(std::string_view(text_ + l.off, l.name_len), name))
@@ -61,8 +62,11 @@ void header_list::set(std::string_view name, std::string_view value) {
 
 void header_list::add(std::string_view name, std::string_view value) {
     // A name or value that is a view of this list's own bytes (add("Content-Location",
-    // *get("Location"))) would dangle when the buffer grows: copy it first.
-    if (owns(name) || owns(value)) {
+    // *get("Location"))) would dangle when the buffer grows: copy it first. (One test for both:
+    // whether either starts inside the bytes in use.)
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(text_);
+    if (uintptr_t(reinterpret_cast<uintptr_t>(name.data()) - begin) < size_ ||
+        uintptr_t(reinterpret_cast<uintptr_t>(value.data()) - begin) < size_) {
         std::string n(name), v(value);
         add(n, v);
         return;
@@ -70,7 +74,7 @@ void header_list::add(std::string_view name, std::string_view value) {
     line l{size_, uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
     if (size_t(size_) + l.size() > capacity_) reserve(size_t(size_) + l.size());
     char* out = text_ + size_;
-    if (!name.empty()) std::memcpy(out, name.data(), name.size());
+    if (!name.empty()) std::memcpy(out, name.data(), name.size());  // (data() may be null)
     out += name.size();
     out[0] = ':';
     out[1] = ' ';
@@ -79,6 +83,7 @@ void header_list::add(std::string_view name, std::string_view value) {
     out[value.size()] = '\r';
     out[value.size() + 1] = '\n';
     size_ += l.size();
+    present_ |= bit_of(l.key);
     lines_.push_back(l);
 }
 
@@ -105,12 +110,17 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
         erase_if(lines_, [&, n = size_t(0)](const line&) mutable { return n++ == i; });
         removed = true;
     }
+    if (removed) {
+        present_ = 0;
+        for (const line& l : lines_) present_ |= bit_of(l.key);
+    }
     return removed;
 }
 
 void header_list::clear() {
     size_ = 0;
     lines_.clear();
+    present_ = 0;
 }
 
 }  // namespace medusa::http

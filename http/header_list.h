@@ -74,6 +74,10 @@ private:
         if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
         return uint32_t(name.size()) << 8 | c;
     }
+    // One bit per key (a hash of it): the bit of every name in the list is set, so most names
+    // that are not there (a set() that adds, a get() of Transfer-Encoding) are ruled out without
+    // a look at any line.
+    static uint32_t bit_of(uint32_t key) { return 1u << ((key * 0x9E3779B1u) >> 27); }
     // The index of the first line with this name, or size().
     size_t find(std::string_view name) const;
     // Lines after `from` moved by `delta` bytes in text_.
@@ -92,6 +96,7 @@ private:
     std::unique_ptr<char[]> heap_;
     char inline_[inline_bytes];
     small_vector<line, 8> lines_;
+    uint32_t present_ = 0;  // bit_of() of every line's key
 };
 
 }  // namespace medusa::http

@@ -80,7 +80,7 @@ private:
 // A request, in a block of this thread's pool: made and let go once per request, it allocates
 // nothing once the pool has a block to spare.
 std::shared_ptr<http_request> make_request(std::shared_ptr<http_channel> channel,
-                                           parsed_request head) {
+                                           parsed_request&& head) {
     return std::allocate_shared<http_request>(pool_allocator<http_request>{}, std::move(channel),
                                               std::move(head));
 }
@@ -324,7 +324,7 @@ void http_channel::body_data(std::string_view data) {
 
 // --- requests --------------------------------------------------------------------------------
 
-void http_channel::dispatch(parsed_request head) {
+void http_channel::dispatch(parsed_request&& head) {
     // (The channel's shared_ptr moved all the way in: each copy is an atomic increment.)
     auto r = make_request(std::static_pointer_cast<http_channel>(shared_from_this()),
                           std::move(head));

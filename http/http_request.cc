@@ -38,7 +38,7 @@ const std::string* bytes_of(const std::variant<std::string, std::shared_ptr<cons
 
 }  // namespace
 
-http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request head)
+http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request&& head)
     : head_(std::move(head)) {
     if (channel) {
         server_ = &channel->server();

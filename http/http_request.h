@@ -46,7 +46,7 @@ class http_server;
 class http_request : public std::enable_shared_from_this<http_request>, private send_hook {
 public:
     // `channel` may be null (a request built for a test, or for an error before any request).
-    http_request(std::shared_ptr<http_channel> channel, parsed_request head);
+    http_request(std::shared_ptr<http_channel> channel, parsed_request&& head);
     http_request(const http_request&) = delete;
     http_request& operator=(const http_request&) = delete;
 

@@ -1,6 +1,7 @@
 // header_list: reply headers kept as their wire bytes, in order, set/add/get/remove by a
 // case-insensitive name, with the index kept right through edits that change lengths.
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -83,6 +84,44 @@ TEST(HeaderList, AddingAViewOfItsOwnBytes) {
     h.add(h[0].name, "again");  // the name, too
     EXPECT_EQ(h[3].name, "Location");
     EXPECT_EQ(h[3].value, "again");
+}
+
+TEST(HeaderList, EveryNameIsFoundWhateverItsHashBitAndAfterRemovals) {
+    // Lookups skip the lines when a name's bit is not in the list's mask: names that share a
+    // bit (Server and Connection do), names of every length, and the mask after a removal or
+    // a clear must all still answer right.
+    header_list h;
+    std::vector<std::string> names;
+    for (int len = 1; len <= 40; ++len) names.push_back(std::string(size_t(len), char('a' + len % 26)));
+    names.push_back("Server");
+    names.push_back("Connection");
+    for (const auto& n : names) {
+        EXPECT_FALSE(h.get(n)) << n << " before it was added";
+        h.set(n, "v-" + n);
+    }
+    for (const auto& n : names) {
+        auto v = h.get(n);
+        ASSERT_TRUE(v) << n;
+        EXPECT_EQ(*v, "v-" + n);
+    }
+    EXPECT_EQ(h.size(), names.size()) << "set() of a new name adds it; none replaced another";
+    ASSERT_TRUE(h.remove("Server"));
+    EXPECT_FALSE(h.get("Server"));
+    EXPECT_EQ(h.get("CONNECTION").value_or(""), "v-Connection") << "its bit-mate is still there";
+    h.clear();
+    for (const auto& n : names) EXPECT_FALSE(h.get(n)) << n << " after clear()";
+    h.add("Connection", "close");
+    EXPECT_EQ(h.get("connection").value_or(""), "close");
+}
+
+TEST(HeaderList, AddOfItsOwnBytesAfterTheInlineRoomIsFull) {
+    // The first 256 bytes are kept inside the list; a value that views them must survive the
+    // move to the heap that adding it causes.
+    header_list h;
+    h.add("X-Long", std::string(240, 'x'));
+    h.add("X-Copy", *h.get("X-Long"));  // 256+ bytes: the buffer moves while this is added
+    EXPECT_EQ(h.get("X-Copy").value_or(""), std::string(240, 'x'));
+    EXPECT_EQ(h.text().size(), 2 * (240 + 10u));
 }
 
 }  // namespace
