@@ -85,6 +85,28 @@ private:
     }
 };
 
+// Memory for a small object whose size is known only at run time (a producer of some derived
+// class: see producer::operator new): rounded up to 64, 128 or 256 bytes and kept in that size's
+// pool; anything larger comes from the heap. Alignment is operator new's default (16).
+inline void* small_allocate(size_t n) {
+    if (n <= 64) return block_pool<64, 16>::allocate();
+    if (n <= 128) return block_pool<128, 16>::allocate();
+    if (n <= 256) return block_pool<256, 16>::allocate();
+    return ::operator new(n, std::align_val_t(16));
+}
+// `n` is the size given to small_allocate().
+inline void small_deallocate(void* p, size_t n) noexcept {
+    if (n <= 64) {
+        block_pool<64, 16>::deallocate(p);
+    } else if (n <= 128) {
+        block_pool<128, 16>::deallocate(p);
+    } else if (n <= 256) {
+        block_pool<256, 16>::deallocate(p);
+    } else {
+        ::operator delete(p, std::align_val_t(16));
+    }
+}
+
 // An allocator over block_pool, for std::allocate_shared (which rebinds it to its control block
 // type and allocates one of those at a time). Other counts go to the heap, with the same
 // operator new the pool uses.

@@ -28,11 +28,18 @@
 #include <string_view>
 #include <vector>
 
+#include "asyncore/block_pool.h"
+
 namespace medusa {
 
 class producer {
 public:
     virtual ~producer() = default;
+    // A reply's producers (a file, the hook that counts its bytes) are made and let go once per
+    // reply: their memory comes from the thread's block pools (block_pool.h), not the heap.
+    // (Sized delete: a virtual destructor passes the size of the class that was made.)
+    static void* operator new(size_t n) { return small_allocate(n); }
+    static void operator delete(void* p, size_t n) noexcept { small_deallocate(p, n); }
     // The next piece of output; empty when exhausted (and on every call after that). See above
     // for the two cases where empty does not mean exhausted.
     virtual std::string more() = 0;

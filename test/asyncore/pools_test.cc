@@ -3,12 +3,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "asyncore/block_pool.h"
 #include "asyncore/buffer_stock.h"
+#include "asyncore/producers.h"
 
 namespace {
 
@@ -109,6 +111,30 @@ TEST(PoolAllocator, AllocateSharedReusesTheBlockOfTheLastObject) {
     // Arrays (n != 1) go to the heap and back.
     auto* many = alloc.allocate(3);
     alloc.deallocate(many, 3);
+}
+
+// A producer larger than the biggest pooled size: made from the heap, freed there.
+class big_producer : public medusa::producer {
+public:
+    std::string more() override { return std::exchange(data, {}); }
+    std::string data = "big";
+    char room[300] = {};
+};
+
+TEST(ProducerMemory, ProducersReuseTheirBlocksWhateverTheirSize) {
+    // Every reply makes and drops a producer or two: the second reply's come from the pool.
+    auto first = std::make_unique<medusa::simple_producer>("a");
+    const void* block = first.get();
+    first.reset();
+    medusa::producer_ptr second = std::make_unique<medusa::simple_producer>("b");
+    EXPECT_EQ(second.get(), block);
+    EXPECT_EQ(second->more(), "b");
+    // Deleted through the base (a virtual destructor passes the real size back).
+    medusa::producer_ptr big = std::make_unique<big_producer>();
+    EXPECT_EQ(big->more(), "big");
+    big.reset();
+    medusa::producer_ptr small = std::make_unique<medusa::simple_producer>("c");
+    EXPECT_EQ(small->more(), "c");
 }
 
 }  // namespace
