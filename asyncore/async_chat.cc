@@ -553,12 +553,19 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     ssize_t n;
     for (;;) {
         if (!not_socket_) {
-            // sendmsg rather than writev: only it takes MSG_NOSIGNAL (a vanished peer gives
-            // EPIPE, not a SIGPIPE that kills the server).
-            msghdr msg{};
-            msg.msg_iov = iov;
-            msg.msg_iovlen = count;
-            n = ::sendmsg(fileno(), &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
+            // sendmsg (or send) rather than writev: only they take MSG_NOSIGNAL (a vanished peer
+            // gives EPIPE, not a SIGPIPE that kills the server).
+            const int flags = MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0);
+            if (count == 1) {
+                // One piece (a small reply gathered into one buffer): send(2) spares the kernel
+                // copying in a msghdr and an iovec array.
+                n = ::send(fileno(), iov[0].iov_base, iov[0].iov_len, flags);
+            } else {
+                msghdr msg{};
+                msg.msg_iov = iov;
+                msg.msg_iovlen = count;
+                n = ::sendmsg(fileno(), &msg, flags);
+            }
             if (n < 0 && errno == ENOTSOCK) {
                 not_socket_ = true;  // a pipe: plain writev from now on
                 continue;
