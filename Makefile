@@ -156,8 +156,14 @@ $(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@
 
+# The same through io_uring (liburing-dev, installed by bench-compare's deps).
+$(BUILD)/bin/bare_uring: bench/bare/bare_uring.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@ -luring
+
+bench-compare: DEB_PACKAGES += liburing-dev
 bench-compare: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll $(BUILD)/bin/bare_uring
 	@BUILD=$(BUILD) bench/compare.sh
 
 # Instructions per request under callgrind (bench/instructions.sh): medusa-demo and bare_epoll

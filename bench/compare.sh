@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Load comparison: medusa-demo against nginx, lighttpd, bare_epoll and medusa 0.5.4 itself (Python),
-# on the same files, the same CPU, the same client; then each server again, fresh, holding
-# thousands of idle keep-alive connections. Ends with the performance issue's targets, each met or
-# not.
+# Load comparison: medusa-demo against nginx, lighttpd, bare_epoll, bare_uring and medusa 0.5.4
+# itself (Python), on the same files, the same CPU, the same client; then each server again,
+# fresh, holding thousands of idle keep-alive connections. Ends with the performance issue's
+# targets, each met or not.
 #
 #   make bench-compare               full run: 12 rows x RUNS runs x DURATION seconds per server,
 #                                    then the idle section (about 25 min)
@@ -12,7 +12,7 @@
 # Environment:
 #   DURATION=5 RUNS=3   seconds per run, runs per cell (the table shows medians)
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
-#   SERVERS="medusa nginx lighttpd bare medusa-py"   which servers to start (peers that fail to
+#   SERVERS="medusa nginx lighttpd bare bare-uring medusa-py"   which servers to start (peers that fail to
 #                       start are reported and left out; medusa is skipped when its binary is
 #                       missing)
 #   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll)
@@ -31,6 +31,7 @@
 # What it does: makes a temp docroot with 128 B, 16 KiB and 1 MiB files; starts every server on it,
 # each on a free loopback port, pinned to SERVER_CPU (nginx: one worker, access log off, sendfile
 # on; lighttpd: one process, no access log; bare_epoll: a fixed reply from memory, the ceiling;
+# bare_uring: the same through io_uring, the ceiling without a system call per recv and send;
 # medusa-py: medusa 0.5.4 from supervisor's package, bench/medusa_py/start_medusa.py, no access
 # log); checks that each serves every file with status 200 and the right Content-Length; then
 # drives each with wrk (keep-alive, 1, 50 and 500 connections) or ab (-c 50, a new connection per
@@ -71,13 +72,14 @@ else
     IDLE_CONNS=${IDLE_CONNS:-10000}
     IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-120}
 fi
-SERVERS=${SERVERS:-"medusa nginx lighttpd bare medusa-py"}
+SERVERS=${SERVERS:-"medusa nginx lighttpd bare bare-uring medusa-py"}
 MEDUSA_BACKEND=${MEDUSA_BACKEND:-epoll}
 MEDUSA_LOG=${MEDUSA_LOG:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 MEDUSA_BIN=${MEDUSA_BIN:-$BUILD/bin/medusa-demo}
 BARE_BIN=${BARE_BIN:-$BUILD/bin/bare_epoll}
+BARE_URING_BIN=${BARE_URING_BIN:-$BUILD/bin/bare_uring}
 PYTHON=${PYTHON:-/usr/bin/python3}
 IDLE=${IDLE:-1}
 IDLE_BACKENDS=${IDLE_BACKENDS:-"epoll poll select"}
@@ -245,6 +247,14 @@ start_bare() {
     taskset -c "$SERVER_CPU" "$BARE_BIN" --host 127.0.0.1 --port "${PORT[bare]}" --root "$TMP/root" \
         >>"$TMP/bare.log" 2>&1 &
     PID[bare]=$!
+}
+
+start_bare_uring() {
+    [ -x "$BARE_URING_BIN" ] || { log "bare-uring: $BARE_URING_BIN not built (make $BARE_URING_BIN)"; return 1; }
+    PORT[bare-uring]=$(free_port)
+    taskset -c "$SERVER_CPU" "$BARE_URING_BIN" --host 127.0.0.1 --port "${PORT[bare-uring]}" \
+        --root "$TMP/root" >>"$TMP/bare-uring.log" 2>&1 &
+    PID[bare-uring]=$!
 }
 
 # medusa-demo's flags beyond address, root and backend, from what its --help offers: no access
@@ -596,12 +606,13 @@ server_label() {
         medusa) echo "medusa-demo" ;;
         medusa-py) echo "medusa 0.5.4 (Python)" ;;
         bare) echo "bare epoll" ;;
+        bare-uring) echo "bare io_uring" ;;
         *) echo "$1" ;;
     esac
 }
 
 PEERS=""
-for p in nginx lighttpd bare medusa-py; do [[ " $ACTIVE " == *" $p "* ]] && PEERS="$PEERS $p"; done
+for p in nginx lighttpd bare bare-uring medusa-py; do [[ " $ACTIVE " == *" $p "* ]] && PEERS="$PEERS $p"; done
 
 # Medians of one cell, or empty when the cell was not measured.
 m_rps() { [ -n "${V_RPS[$1|$2]:-}" ] && median ${V_RPS[$1|$2]} || true; }
@@ -737,6 +748,16 @@ targets() {
     else
         target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" none "row 128b.bin c50 without medusa and lighttpd"
     fi
+    # The ceilings on the same row, for scale: what a loop with no library costs, per kernel
+    # interface (the target asks medusa-demo to be near or below them).
+    if [ -n "$cpu_l" ] && [ "$cpu_l" != nan ]; then
+        local ceil=""
+        for k in bare bare-uring; do
+            v=$(m_cpu 128b.bin:c50 "$k")
+            [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(ratio "$v" "$cpu_l" 3)×"
+        done
+        [ -n "$ceil" ] && echo "  - for scale, against lighttpd's on the same row:${ceil#,}"
+    fi
 
     # One connection per request: >= 1.0x lighttpd (every ab row).
     fails=""; any=""
@@ -868,6 +889,7 @@ report() {
             nginx) v="$v, $(nginx -v 2>&1 | sed 's/^nginx version: //')" ;;
             lighttpd) v="$v, $(lighttpd -v 2>&1 | awk '{ print $1 }')" ;;
             bare) v="$v, bare_epoll" ;;
+            bare-uring) v="$v, bare_uring (liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null || echo '?'))" ;;
             medusa-py) v="$v, medusa-py: medusa 0.5.4 from supervisor $(dpkg-query -W -f='${Version}' supervisor 2>/dev/null || echo '?') on $("$PYTHON" -V 2>&1)" ;;
         esac
     done
