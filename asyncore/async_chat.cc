@@ -339,6 +339,7 @@ void async_chat::push(std::string data) {
         out_item& back = out_queue_.back();
         if (back.is_bytes() && !back.shared && n <= 512 && back.data.size() - back.pos + n <= 16384) {
             back.data += data;
+            buffer_stock::give(std::move(data));
             out_bytes_ += n;
             output_added();
             if (!corked_) initiate_send();
@@ -576,7 +577,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         if (n < 0 && errno == EINTR) continue;
         break;
     }
-    if (n < 0) return send_error(errno, not_socket_ ? "writev" : "sendmsg");
+    if (n < 0) return send_error(errno, not_socket_ ? "writev" : count == 1 ? "send" : "sendmsg");
 
     // Drop what went; advance into a piece sent in part.
     size_t left = static_cast<size_t>(n);

@@ -6,9 +6,10 @@
 // collect_incoming_data(); reaching it calls found_terminator(). A terminator split across two
 // reads is still found. collect_incoming_data() is never called with an empty piece.
 //
-// Output: push() queues bytes, push_with_producer() queues a producer, close_when_done() queues
-// the close behind both. The queue is sent when the socket is writable, gathering consecutive
-// pieces into one writev(2) and sending file ranges with sendfile(2).
+// Output: push() queues bytes, push_with_producer() queues a producer, push_hook() a callback told
+// when everything before it has gone, close_when_done() the close behind them all. The queue is
+// sent when the socket is writable, gathering consecutive pieces into one sendmsg(2) (a gathering
+// write; send(2) when it is one piece) and sending file ranges with sendfile(2).
 //
 // Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading (and
 // stops framing requests it has already read) until the queue drains below low_water_mark, so a

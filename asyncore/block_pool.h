@@ -10,21 +10,14 @@
 // an idle server holds at most that many blocks of each pooled size. A block freed on another
 // thread joins that thread's pool; nothing is shared, so there is no lock.
 //
-// Under AddressSanitizer the kept blocks are poisoned: a use of a destroyed object is still
-// reported, as it would be for freed memory.
+// Under AddressSanitizer the kept blocks are poisoned (asan.h): a use of a destroyed object is
+// still reported, as it would be for freed memory.
 #pragma once
 
 #include <cstddef>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define MEDUSA_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define MEDUSA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define MEDUSA_POISON(p, n) ((void)(p), (void)(n))
-#define MEDUSA_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
+#include "asyncore/asan.h"
 
 namespace medusa {
 
@@ -38,7 +31,7 @@ public:
             pool& p = mine();
             if (p.count > 0) {
                 void* b = p.blocks[--p.count];
-                MEDUSA_UNPOISON(b, Size);
+                asan::unpoison(b, Size);
                 return b;
             }
         }
@@ -49,7 +42,7 @@ public:
         if (!gone()) {
             pool& p = mine();
             if (p.count < max_blocks) {
-                MEDUSA_POISON(b, Size);
+                asan::poison(b, Size);
                 p.blocks[p.count++] = b;
                 return;
             }
@@ -68,7 +61,7 @@ private:
             gone() = true;
             while (count > 0) {
                 void* b = blocks[--count];
-                MEDUSA_UNPOISON(b, Size);
+                asan::unpoison(b, Size);
                 ::operator delete(b, std::align_val_t(Align));
             }
         }

@@ -13,12 +13,15 @@
 // max_capacity (a buffer outside that range is simply freed), so a thread holds at most
 // max_buffers * max_capacity bytes it is not using. A buffer may be given back on another
 // thread than the one it came from; it joins that thread's stock. Nothing is shared between
-// threads, so there is no lock.
+// threads, so there is no lock. (A thread that frees more than it allocates, a handler thread
+// letting go of requests, fills its own stock and frees the rest: bounded, a little slower.)
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <utility>
+
+#include "asyncore/asan.h"
 
 namespace medusa::buffer_stock {
 
@@ -36,7 +39,10 @@ inline bool& gone() {
 struct stock {
     std::string buffers[max_buffers];
     size_t count = 0;
-    ~stock() { gone() = true; }
+    ~stock() {
+        gone() = true;
+        for (size_t i = 0; i < count; ++i) asan::unpoison(buffers[i].data(), buffers[i].capacity() + 1);
+    }
 };
 inline stock& mine() {
     thread_local stock s;
@@ -49,7 +55,10 @@ inline std::string take(size_t capacity) {
     std::string out;
     if (!detail::gone()) {
         detail::stock& s = detail::mine();
-        if (s.count > 0) out = std::move(s.buffers[--s.count]);
+        if (s.count > 0) {
+            out = std::move(s.buffers[--s.count]);
+            asan::unpoison(out.data(), out.capacity() + 1);
+        }
     }
     out.reserve(capacity);  // no-op when the kept buffer is large enough
     return out;
@@ -63,6 +72,9 @@ inline void give(std::string&& buffer) noexcept {
     detail::stock& s = detail::mine();
     if (s.count == max_buffers) return;
     buffer.clear();
+    // Under ASan a kept buffer is poisoned (asan.h): a view into the request head or reply it
+    // held, used after its owner let go, is reported instead of reading the next one's bytes.
+    asan::poison(buffer.data(), cap + 1);
     s.buffers[s.count++] = std::move(buffer);
 }
 

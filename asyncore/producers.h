@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,13 @@ public:
     // (Sized delete: a virtual destructor passes the size of the class that was made.)
     static void* operator new(size_t n) { return small_allocate(n); }
     static void operator delete(void* p, size_t n) noexcept { small_deallocate(p, n); }
+    // An over-aligned producer, and placement new, get the global forms as usual.
+    static void* operator new(size_t n, std::align_val_t a) { return ::operator new(n, a); }
+    static void operator delete(void* p, size_t n, std::align_val_t a) noexcept {
+        ::operator delete(p, n, a);
+    }
+    static void* operator new(size_t, void* where) noexcept { return where; }
+    static void operator delete(void*, void*) noexcept {}
     // The next piece of output; empty when exhausted (and on every call after that). See above
     // for the two cases where empty does not mean exhausted.
     virtual std::string more() = 0;
@@ -176,7 +184,8 @@ private:
 };
 
 // hooked_producer(p, fn): passes p through, counting bytes; calls fn(bytes) once when p is
-// exhausted (http_request uses it to write the log line when the reply has been produced).
+// exhausted (medusa's hooked_producer, which wrote the log line when a reply had been produced;
+// http_request now uses async_chat::push_hook for that, which allocates nothing).
 class hooked_producer : public producer {
 public:
     hooked_producer(producer_ptr p, std::function<void(uint64_t bytes)> fn);

@@ -3,11 +3,12 @@
 // medusa kept reply headers as a list of strings and joined them when the reply went out. Here
 // the list is one buffer of "Name: value\r\n" lines in order, with an index of where each line's
 // name and value are: setting a header is an append (or an in-place edit), and the header block
-// of the reply is that buffer as it stands, with no formatting pass and one allocation for all
-// the headers of a reply.
+// of the reply is that buffer as it stands, with no formatting pass. The first 256 bytes of
+// lines are kept inside the list itself, so the headers of most replies cost no allocation.
 //
-// Names compare case-insensitively (ASCII). Lookup is a linear scan: a reply has a handful of
-// headers, and a name of the wrong length costs one integer compare.
+// Names compare case-insensitively (ASCII). Lookup is a linear scan (a reply has a handful of
+// headers, and a name of the wrong length costs one integer compare), after a bit mask of the
+// names present has ruled out most names that are not there.
 #pragma once
 
 #include <cstdint>

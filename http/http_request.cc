@@ -25,7 +25,7 @@ std::atomic<uint64_t> request_count{0};
 class counted_producer final : public producer {
 public:
     counted_producer(producer_ptr p, std::shared_ptr<void> keep, uint64_t& count)
-        : producer_(std::move(p)), keep_(std::move(keep)), count_(count) {}
+        : keep_(std::move(keep)), producer_(std::move(p)), count_(count) {}
     std::string more() override {
         std::string r = producer_->more();
         count_ += r.size();
@@ -39,8 +39,8 @@ public:
     }
 
 private:
+    std::shared_ptr<void> keep_;  // first: the request outlives the producer it wraps
     producer_ptr producer_;
-    std::shared_ptr<void> keep_;
     uint64_t& count_;
 };
 
@@ -247,7 +247,7 @@ void http_request::build_reply_header(std::string& out, const keepalive_decision
     if (d.chunk) set("Transfer-Encoding", "chunked");
     if (d.header == connection_header::keep_alive) set("Connection", "Keep-Alive");
     if (d.header == connection_header::close) set("Connection", "close");
-    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one allocation.
+    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one buffer.
     std::string_view version = status_line_version(version_);
     std::string_view phrase = reply_reason.empty() ? reason(reply_code) : reply_reason;
     char code[16];

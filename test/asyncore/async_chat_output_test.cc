@@ -383,6 +383,7 @@ TEST_P(AsyncChatOutput, HookIsToldOnceWhatCameBeforeItHasGone) {
     medusa::socket_map m(GetParam());
     auto [fd, peer] = chat_test::tcp_pair();
     set_buffer(fd, SO_SNDBUF, 16384);
+    set_buffer(peer, SO_RCVBUF, 16384);  // so that 300 KB cannot all go at once
     auto ch = medusa::make<replier>(fd, m);
     replier* raw = ch.get();
     auto hook = std::make_shared<recording_hook>();
@@ -398,7 +399,7 @@ TEST_P(AsyncChatOutput, HookIsToldOnceWhatCameBeforeItHasGone) {
     ch->push_hook(hook);
     ch->push_hook(nullptr);  // ignored
     ch->uncork();
-    EXPECT_EQ(hook->calls, 0) << "300 KB cannot all go into a 16 KiB send buffer at once";
+    EXPECT_EQ(hook->calls, 0) << "300 KB cannot all go into 16 KiB socket buffers at once";
     std::string got;
     ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms));
     ::close(peer);

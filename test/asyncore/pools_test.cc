@@ -1,4 +1,5 @@
 // buffer_stock and block_pool: what a thread keeps for reuse is reused, bounded, and per thread.
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "asyncore/asan.h"
 #include "asyncore/block_pool.h"
 #include "asyncore/buffer_stock.h"
 #include "asyncore/producers.h"
@@ -121,6 +123,13 @@ public:
     char room[300] = {};
 };
 
+// A producer of about 100 bytes: pooled in the 128-byte class.
+class mid_producer : public medusa::producer {
+public:
+    std::string more() override { return {}; }
+    char room[64] = {};
+};
+
 TEST(ProducerMemory, ProducersReuseTheirBlocksWhateverTheirSize) {
     // Every reply makes and drops a producer or two: the second reply's come from the pool.
     auto first = std::make_unique<medusa::simple_producer>("a");
@@ -129,12 +138,69 @@ TEST(ProducerMemory, ProducersReuseTheirBlocksWhateverTheirSize) {
     medusa::producer_ptr second = std::make_unique<medusa::simple_producer>("b");
     EXPECT_EQ(second.get(), block);
     EXPECT_EQ(second->more(), "b");
-    // Deleted through the base (a virtual destructor passes the real size back).
+
+    // Deleted through the base pointer, a producer goes back to the pool of its own size (the
+    // virtual destructor passes the real size to the sized delete).
+    using pool64 = medusa::block_pool<64, 16>;
+    using pool128 = medusa::block_pool<128, 16>;
+    using pool256 = medusa::block_pool<256, 16>;
+    static_assert(sizeof(mid_producer) > 64 && sizeof(mid_producer) <= 128);
+    static_assert(sizeof(big_producer) > 256);
+    medusa::producer_ptr mid = std::make_unique<mid_producer>();
+    size_t k64 = pool64::kept(), k128 = pool128::kept(), k256 = pool256::kept();
+    mid.reset();
+    EXPECT_EQ(pool128::kept(), std::min(k128 + 1, pool128::max_blocks));
+    EXPECT_EQ(pool64::kept(), k64);
+    EXPECT_EQ(pool256::kept(), k256);
+    // Larger than the largest class: from the heap and back there, no pool touched.
     medusa::producer_ptr big = std::make_unique<big_producer>();
+    k64 = pool64::kept(), k128 = pool128::kept(), k256 = pool256::kept();
     EXPECT_EQ(big->more(), "big");
     big.reset();
-    medusa::producer_ptr small = std::make_unique<medusa::simple_producer>("c");
-    EXPECT_EQ(small->more(), "c");
+    EXPECT_EQ(pool64::kept(), k64);
+    EXPECT_EQ(pool128::kept(), k128);
+    EXPECT_EQ(pool256::kept(), k256);
+}
+
+TEST(BlockPool, KeptBlocksArePoisonedUnderAddressSanitizer) {
+    if (!medusa::asan::on) GTEST_SKIP() << "not an AddressSanitizer build";
+    void* b = thing_pool::allocate();
+    EXPECT_FALSE(medusa::asan::is_poisoned(b));
+    thing_pool::deallocate(b);
+    EXPECT_TRUE(medusa::asan::is_poisoned(b)) << "a kept block must not be usable";
+    void* again = thing_pool::allocate();
+    EXPECT_EQ(again, b);
+    EXPECT_FALSE(medusa::asan::is_poisoned(again));
+    thing_pool::deallocate(again);
+
+    drain_stock();
+    std::string s(100, 'z');
+    const char* bytes = s.data();
+    stock::give(std::move(s));
+    EXPECT_TRUE(medusa::asan::is_poisoned(bytes)) << "a kept buffer must not be readable";
+    std::string t = stock::take(10);
+    EXPECT_FALSE(medusa::asan::is_poisoned(t.data()));
+}
+
+// Gives a buffer and a block back from its destructor: made before the thread first touches
+// the stock and the pool, it is destroyed after them, as the thread exits.
+struct gives_back_late {
+    std::string buffer = std::string(100, 'q');
+    void* block = nullptr;
+    ~gives_back_late() {
+        stock::give(std::move(buffer));  // the stock is gone: freed, not kept
+        thing_pool::deallocate(block);   // the pool is gone: freed, not kept
+    }
+};
+
+TEST(Pools, ThingsGivenBackAfterTheThreadsPoolsAreGoneAreFreed) {
+    std::thread([] {
+        thread_local gives_back_late late;  // constructed first, destroyed last
+        late.block = thing_pool::allocate();
+        stock::give(std::string(100, 'r'));  // the stock now exists (destroyed before `late`)
+        thing_pool::deallocate(thing_pool::allocate());
+    }).join();
+    SUCCEED() << "no crash, and (under ASan) no leak or use after destruction";
 }
 
 }  // namespace

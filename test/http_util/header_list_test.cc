@@ -114,14 +114,21 @@ TEST(HeaderList, EveryNameIsFoundWhateverItsHashBitAndAfterRemovals) {
     EXPECT_EQ(h.get("connection").value_or(""), "close");
 }
 
-TEST(HeaderList, AddOfItsOwnBytesAfterTheInlineRoomIsFull) {
-    // The first 256 bytes are kept inside the list; a value that views them must survive the
-    // move to the heap that adding it causes.
+TEST(HeaderList, AddOfItsOwnNameAndValueWhileTheBufferMoves) {
+    // A name and a value that view the list's own bytes, added when the add makes the buffer
+    // move (inline to heap, then heap to a larger heap): both must be copied first. Under ASan a
+    // view of the freed heap buffer would be reported.
     header_list h;
     h.add("X-Long", std::string(240, 'x'));
-    h.add("X-Copy", *h.get("X-Long"));  // 256+ bytes: the buffer moves while this is added
+    h.add("X-Copy", *h.get("X-Long"));  // 256+ bytes: the lines leave the inline room
     EXPECT_EQ(h.get("X-Copy").value_or(""), std::string(240, 'x'));
-    EXPECT_EQ(h.text().size(), 2 * (240 + 10u));
+    h.add(h[0].name, *h.get("X-Copy"));  // 500+ bytes: the heap buffer is replaced
+    ASSERT_EQ(h.size(), 3u);
+    EXPECT_EQ(h[2].name, "X-Long");
+    EXPECT_EQ(h[2].value, std::string(240, 'x'));
+    h.add(h[1].name, std::string(2000, 'y'));  // the name alone views the old buffer
+    EXPECT_EQ(h[3].name, "X-Copy");
+    EXPECT_EQ(h[3].value.size(), 2000u);
 }
 
 }  // namespace
