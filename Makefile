@@ -152,12 +152,12 @@ uninstall:
 # plain epoll loop with no library (bench/bare/), the ceiling the servers are measured against.
 # QUICK=1 for a short smoke run; DURATION and RUNS tune the full one.
 .PHONY: bench-compare
-$(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc
+$(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc bench/bare/bare_http.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@
 
 # The same through io_uring (liburing-dev, installed by bench-compare's deps).
-$(BUILD)/bin/bare_uring: bench/bare/bare_uring.cc
+$(BUILD)/bin/bare_uring: bench/bare/bare_uring.cc bench/bare/bare_http.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@ -luring
 

@@ -43,6 +43,8 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "bare_http.h"
+
 namespace {
 
 constexpr std::size_t max_head = 16 * 1024;
@@ -50,9 +52,7 @@ constexpr std::size_t read_size = 16 * 1024;
 constexpr std::uintmax_t max_file = 64 * 1024 * 1024;
 constexpr unsigned ring_entries = 4096;
 
-[[noreturn]] void fail(const std::string& call, int err = errno) {
-    throw std::system_error(err, std::generic_category(), call);
-}
+using bare::fail;
 
 // The two replies for one target: one that keeps the connection, one that closes it.
 struct reply_pair {
@@ -61,45 +61,10 @@ struct reply_pair {
 };
 
 reply_pair make_replies(std::string_view status, std::string_view body) {
-    auto build = [&](std::string_view connection) {
-        std::string r;
-        r.append("HTTP/1.1 ").append(status).append("\r\n");
-        r.append("Server: bare_uring\r\n");
-        r.append("Content-Type: application/octet-stream\r\n");
-        r.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
-        r.append("Connection: ").append(connection).append("\r\n\r\n");
-        r.append(body);
-        return r;
+    auto build = [&](bool keep_alive) {
+        return bare::reply_head("bare_uring", status, body.size(), keep_alive).append(body);
     };
-    return {build("keep-alive"), build("close")};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// The value of header `name` in a request head ("" when absent).
-std::string_view header_value(std::string_view head, std::string_view name) {
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos + 2 < head.size()) {
-        std::size_t start = pos + 2;
-        std::size_t end = head.find("\r\n", start);
-        if (end == std::string_view::npos) end = head.size();
-        std::string_view line = head.substr(start, end - start);
-        std::size_t colon = line.find(':');
-        if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
-            std::string_view v = line.substr(colon + 1);
-            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-            return v;
-        }
-        pos = end;
-    }
-    return {};
+    return {build(true), build(false)};
 }
 
 // What a completion is for: the operation's kind in the low bits of its user data, the
@@ -153,35 +118,14 @@ public:
 
 private:
     void load(const std::filesystem::path& root) {
-        for (const auto& entry : std::filesystem::directory_iterator(root)) {
-            if (!entry.is_regular_file() || entry.file_size() > max_file) continue;
-            std::ifstream f(entry.path(), std::ios::binary);
-            if (!f) fail("open(" + entry.path().string() + ")");
-            std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-            files_.emplace("/" + entry.path().filename().string(), make_replies("200 OK", body));
-        }
+        bare::for_each_file(root, max_file, [&](const std::string& target, const std::string& body) {
+            files_.emplace(target, make_replies("200 OK", body));
+        });
         not_found_ = make_replies("404 Not Found", "not found\n");
     }
 
     void listen_on(const std::string& host, int port) {
-        std::string where = host + ":" + std::to_string(port);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
-        if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
-            throw std::invalid_argument("not an IPv4 address: " + host);
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (listener_ < 0) fail("socket(AF_INET)");
-        int one = 1;
-        if (setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-            fail("setsockopt(SO_REUSEADDR)");
-        if (bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-            fail("bind(" + where + ")");
-        if (listen(listener_, 4096) < 0) fail("listen(" + where + ")");
-        socklen_t len = sizeof addr;
-        if (getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) < 0)
-            fail("getsockname(" + where + ")");
-        port_ = ntohs(addr.sin_port);
+        listener_ = bare::listen_tcp(host, port, SOCK_CLOEXEC, port_);
     }
 
     io_uring_sqe* sqe() {
@@ -281,21 +225,9 @@ private:
     }
 
     void queue_reply(connection& c, std::string_view head) {
-        std::size_t sp1 = head.find(' ');
-        std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : head.find(' ', sp1 + 1);
-        std::size_t eol = head.find("\r\n");
-        std::string_view target, version;
-        if (sp2 != std::string_view::npos) {
-            target = head.substr(sp1 + 1, sp2 - sp1 - 1);
-            version = head.substr(sp2 + 1, (eol == std::string_view::npos ? head.size() : eol) - sp2 - 1);
-        }
-        target = target.substr(0, target.find('?'));
-        std::string_view conn = header_value(head, "connection");
-        bool keep = version == "HTTP/1.1" ? !iequals(conn, "close") : iequals(conn, "keep-alive");
-        auto f = files_.find(std::string(target));
-        const reply_pair& r = f != files_.end() ? f->second : not_found_;
-        c.out.push_back(keep ? &r.keep_alive : &r.close);
-        if (!keep) c.closing = true;
+        bare::request req = bare::read_request(head);
+        c.out.push_back(&bare::pick_reply(files_, not_found_, req));
+        if (!req.keep_alive) c.closing = true;
     }
 
     // Close the descriptor (once). Operations still in flight end with an error or 0, and the
@@ -324,22 +256,12 @@ int usage(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    int port = -1;
-    std::string root;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (i + 1 >= argc) return usage(argv[0]);
-        if (a == "--host") host = argv[++i];
-        else if (a == "--port") port = std::atoi(argv[++i]);
-        else if (a == "--root") root = argv[++i];
-        else return usage(argv[0]);
-    }
-    if (port < 0 || root.empty()) return usage(argv[0]);
+    bare::options o;
+    if (!bare::parse_options(argc, argv, false, o)) return usage(argv[0]);
     signal(SIGPIPE, SIG_IGN);
     try {
-        server s(host, port, root);
-        std::cout << "bare_uring listening on " << host << ":" << s.port() << std::endl;
+        server s(o.host, o.port, o.root);
+        std::cout << "bare_uring listening on " << o.host << ":" << s.port() << std::endl;
         s.run();
     } catch (const std::exception& e) {
         std::cerr << "bare_uring: " << e.what() << "\n";
