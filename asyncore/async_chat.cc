@@ -31,7 +31,10 @@ constexpr size_t max_iov = std::min<size_t>(64, IOV_MAX);
 
 // Bytes one initiate_send() may send before it yields to the other channels, when the peer reads
 // as fast as we write (a loopback client fetching a 1 GiB file would otherwise hold the loop).
-constexpr size_t send_budget = 1 << 20;
+// 256 KiB rather than 1 MiB: with 500 clients fetching 1 MiB files, smaller turns served wrk
+// about 8% more replies per second (3 alternating runs each; lighttpd writes ~200 KiB a turn),
+// and 1 and 50 clients lost nothing.
+constexpr size_t send_budget = 256 << 10;
 
 // The empty-more() rule from producers.h.
 bool finished(const producer& p) { return p.ready() && p.sendfile_source() == nullptr; }

@@ -366,6 +366,26 @@ TEST_P(AsyncChatOutput, SharedBytesAreSentFromTheirOwnerInOrder) {
     EXPECT_TRUE(watch.expired()) << "sent bytes are let go";
 }
 
+TEST_P(AsyncChatOutput, ALargeFileIsSentInTurnsThatLeaveRoomForOtherChannels) {
+    // One initiate_send() sends a file range of at most 256 KiB, however much the socket would
+    // take, then yields to the loop: a client fetching a large file does not hold it up.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 8 << 20);
+    set_buffer(peer, SO_RCVBUF, 8 << 20);
+    auto ch = medusa::make<replier>(fd, m);
+    const std::string data = pattern(2 << 20, 9);
+    int file = temp_file(data);
+    ch->push_with_producer(std::make_unique<medusa::file_producer>(file, 0, int64_t(data.size())));
+    std::string got;
+    read_some(peer, got);
+    EXPECT_GT(got.size(), 0u);
+    EXPECT_LE(got.size(), size_t(256 << 10)) << "one turn sent more than its budget";
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= data.size(); }, 20000ms));
+    EXPECT_TRUE(got == data);
+    ::close(peer);
+}
+
 // Records when it is told, and what the peer had received by then.
 class recording_hook : public medusa::send_hook {
 public:
