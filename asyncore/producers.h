@@ -43,8 +43,8 @@ public:
     static void operator delete(void* p, size_t n) noexcept { small_deallocate(p, n); }
     // An over-aligned producer, and placement new, get the global forms as usual.
     static void* operator new(size_t n, std::align_val_t a) { return ::operator new(n, a); }
-    static void operator delete(void* p, size_t n, std::align_val_t a) noexcept {
-        ::operator delete(p, n, a);
+    static void operator delete(void* p, size_t, std::align_val_t a) noexcept {
+        ::operator delete(p, a);  // (the sized global form needs -fsized-deallocation in clang)
     }
     static void* operator new(size_t, void* where) noexcept { return where; }
     static void operator delete(void*, void*) noexcept {}
