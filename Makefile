@@ -149,7 +149,8 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/medusa.pc
 
 # The load comparison (bench/compare.sh): medusa-demo against nginx, lighttpd and bare_epoll, a
-# plain epoll loop with no library (bench/bare/), the ceiling the servers are measured against.
+# plain epoll loop with no library (bench/bare/), the ceiling the servers are measured against, and
+# bare_uring, the same loop through io_uring.
 # QUICK=1 for a short smoke run; DURATION and RUNS tune the full one.
 .PHONY: bench-compare
 $(BUILD)/bin/bare_epoll: bench/bare/bare_epoll.cc bench/bare/bare_http.h
