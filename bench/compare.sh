@@ -12,6 +12,8 @@
 # Environment:
 #   DURATION=5 RUNS=3   seconds per run, runs per cell (the table shows medians)
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
+#   ROWS="1m.bin:c500"  only these rows (FILE:LOAD, LOAD cN for wrk -cN or abN for ab -c N; files
+#                       128b.bin 16k.bin 1m.bin), to re-measure a row that a change concerns
 #   SERVERS="medusa nginx lighttpd bare bare-uring medusa-py"   which servers to start (peers that fail to
 #                       start are reported and left out; medusa is skipped when its binary is
 #                       missing)
@@ -89,7 +91,9 @@ MEDUSA_PY_IDLE=${MEDUSA_PY_IDLE:-900}
 # Rows: FILE:LOAD. LOAD is cN (wrk, keep-alive, N connections) or abN (ab -c N, one connection
 # per request).
 FILES="128b.bin 16k.bin 1m.bin"
-if [ "$QUICK" = 1 ]; then
+if [ -n "${ROWS:-}" ]; then
+    :  # given: only those rows (ROWS="1m.bin:c500 128b.bin:c50")
+elif [ "$QUICK" = 1 ]; then
     ROWS="128b.bin:c1 128b.bin:c50 128b.bin:c500 128b.bin:ab50 16k.bin:c50 1m.bin:c1 1m.bin:c50"
 else
     ROWS=""
