@@ -123,7 +123,8 @@ REPORT=bench/results/instructions-$(date -u +%Y%m%d-%H%M%S).md
     echo "## medusa-demo's costliest functions (instructions per request, self)"
     echo
     echo '```'
-    callgrind_annotate "$TMP/medusa.out" 2>/dev/null | awk -v n="$M_REQ" -v top="$TOP" '
+    # (Paths are shown relative to the tree: the report names no directory of this machine.)
+    callgrind_annotate "$TMP/medusa.out" 2>/dev/null | sed "s|$PWD/||g" | awk -v n="$M_REQ" -v top="$TOP" '
         /^-+$/ { dashes++; next }
         dashes >= 3 && $1 ~ /^[0-9,]+$/ && !/PROGRAM TOTALS/ && shown < top {
             v = $1; gsub(",", "", v); line = $0
