@@ -78,7 +78,7 @@ inline void give(std::string&& buffer) noexcept {
     s.buffers[s.count++] = std::move(buffer);
 }
 
-// Buffers this thread keeps now (for tests and the status page).
+// Buffers this thread keeps now (for tests).
 inline size_t kept() { return detail::gone() ? 0 : detail::mine().count; }
 
 }  // namespace medusa::buffer_stock
