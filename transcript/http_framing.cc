@@ -92,6 +92,13 @@ struct chunk_reader {
     std::size_t at;
     pattern payload;
     std::string problem;
+    // Where a rest of the body is known not to frame (see glob_chunk), shared by the readers one
+    // glob chunk starts; the outermost reader owns the table.
+    std::vector<bool>* dead_ends;
+    std::vector<bool> own_dead_ends;
+
+    chunk_reader(const pattern& in, std::size_t at, std::vector<bool>* dead_ends = nullptr)
+        : in(in), at(at), dead_ends(dead_ends) {}
 
     enum class outcome { done, need_more, unframable };
 
@@ -143,12 +150,25 @@ struct chunk_reader {
     // then ends at the first line end after which the rest frames as the end of a chunked body
     // (more chunks, the last chunk, trailers, the blank line) reaching the end of the text or the
     // next response. "707\r\n<b>Up:</b> {*} secs\r\n\r\n0\r\n\r\n" gives "<b>Up:</b> {*} secs\r\n".
+    //
+    // The rest may hold glob chunks of its own, each trying every later line end: without a note
+    // of the starts already found not to frame, n such chunks cost 2^n tries (a fuzzer-found hang,
+    // kept in test/fuzz/regressions/transcript/). Whether a rest frames depends on its start
+    // alone, and starts only grow, so each is tried once: at most lines x lines steps.
     outcome glob_chunk() {
         const std::string& b = in.bytes;
+        if (!dead_ends) {
+            own_dead_ends.assign(b.size() + 1, false);
+            dead_ends = &own_dead_ends;
+        }
         for (std::size_t nl = b.find('\n', at); nl != std::string::npos; nl = b.find('\n', nl + 1)) {
-            chunk_reader rest{in, nl + 1, {}, {}};
-            if (rest.run() != outcome::done) continue;
-            if (rest.at != b.size() && !std::string_view(b).substr(rest.at).starts_with("HTTP/")) continue;
+            if ((*dead_ends)[nl + 1]) continue;
+            chunk_reader rest(in, nl + 1, dead_ends);
+            if (rest.run() != outcome::done ||
+                (rest.at != b.size() && !std::string_view(b).substr(rest.at).starts_with("HTTP/"))) {
+                (*dead_ends)[nl + 1] = true;
+                continue;
+            }
             std::size_t data_end = nl > at && b[nl - 1] == '\r' ? nl - 1 : nl;
             payload.append(in.slice(at, data_end));
             if (in.has_glob_in(data_end, data_end)) payload.append_glob();  // "...{*}\r\n0\r\n"
@@ -228,7 +248,7 @@ split_result split_responses(const pattern& in, const std::vector<std::string>& 
             r.complete = true;
         } else if (te && ends_in_chunked(*te)) {
             r.framing = body_framing::chunked;
-            chunk_reader reader{in, pos, {}, {}};
+            chunk_reader reader(in, pos);
             auto outcome = reader.run();
             if (outcome == chunk_reader::outcome::need_more) {
                 r.body = in.slice(body_begin, b.size());
@@ -311,7 +331,7 @@ std::vector<std::string> request_methods(std::string_view sent) {
         }
         if (chunked) {
             pattern rest(std::string(sent.substr(pos)));
-            chunk_reader reader{rest, 0, {}, {}};
+            chunk_reader reader(rest, 0);
             if (reader.run() != chunk_reader::outcome::done) break;
             pos += reader.at;
         } else if (length) {
