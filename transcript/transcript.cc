@@ -23,6 +23,13 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+std::string_view trim_blanks_and_cr(std::string_view s) {
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
 bool is_key_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
@@ -107,7 +114,9 @@ private:
             report(n, "bad metadata line (write \"@ key: value\")", true);
             return;
         }
-        std::string value(trim(rest.substr(colon + 1)));
+        // CRs go with the blanks: "@ k: v\r\r " would otherwise keep CRs that write() ends the
+        // line with and the next parse strips (a fuzzer-found round-trip break).
+        std::string value(trim_blanks_and_cr(rest.substr(colon + 1)));
         if (!t_.steps.empty()) {
             report(n, fmt::format("metadata '{}' after the first step (put `@` lines before the first `>`)", key),
                    false);
