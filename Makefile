@@ -19,9 +19,9 @@ CXXFLAGS ?= $(OPT)
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -fPIC $(SAN)
 CPPFLAGS += -I. -MMD -MP
 LDFLAGS  += -pthread $(SAN)
-LDLIBS   += -lfmt -lz
+LDLIBS   += -lfmt -lz -luring
 
-DEB_PACKAGES := g++ make pkg-config libfmt-dev libgtest-dev libbenchmark-dev zlib1g-dev
+DEB_PACKAGES := g++ make pkg-config libfmt-dev libgtest-dev libbenchmark-dev zlib1g-dev liburing-dev
 
 LIB_DIRS  := asyncore http thread cgi transcript
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "asyncore/buffer_stock.h"
+#include "asyncore/uring_poller.h"
 
 namespace medusa {
 
@@ -284,6 +285,7 @@ std::string_view async_chat::ac_in_buffer() const {
 
 std::string async_chat::take_in_buffer() {
     std::string rest(ac_in_buffer());
+    rest += take_delivered_input();  // read by the io_uring backend, not yet by us
     if (in_scratch_) {
         in_pos_ = in_scratch_len_;  // all taken
     } else {
@@ -390,7 +392,7 @@ void async_chat::discard_buffers() {
     interest_changed();
 }
 
-bool async_chat::output_empty() const { return out_queue_.empty(); }
+bool async_chat::output_empty() const { return out_queue_.empty() && !sending(); }
 
 void async_chat::release_output() {
     // Called from inside initiate_send (a producer's hook calling close() or discard_buffers()),
@@ -555,6 +557,24 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         file_follows = next.prod && next.prod->ready() && next.prod->sendfile_source() != nullptr;
     }
     ssize_t n;
+    // On the io_uring backend the bytes are queued with the next submission, unless a file
+    // follows: then send(2) with MSG_MORE below, as on the other backends (nothing of ours is
+    // in flight, so the order holds).
+    if (uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno())) {
+        if (ring->busy(fileno())) return send_result::blocked;
+        if (!file_follows) {
+            // The ring copies what it takes: a turn's budget at most, so a channel queueing
+            // megabytes holds one turn's copy, not all of it.
+            if (total > budget) {
+                size_t over = total - budget;
+                iov[count - 1].iov_len -= over;
+                total = budget;
+            }
+            n = ring->send(fileno(), iov, count, 0);
+            if (n < 0) return send_error(errno, "send");
+            return sent(static_cast<size_t>(n), total);
+        }
+    }
     for (;;) {
         if (!not_socket_) {
             // sendmsg (or send) rather than writev: only they take MSG_NOSIGNAL (a vanished peer
@@ -581,9 +601,12 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         break;
     }
     if (n < 0) return send_error(errno, not_socket_ ? "writev" : count == 1 ? "send" : "sendmsg");
+    return sent(static_cast<size_t>(n), total);
+}
 
+async_chat::send_result async_chat::sent(size_t n, size_t total) {
     // Drop what went; advance into a piece sent in part.
-    size_t left = static_cast<size_t>(n);
+    size_t left = n;
     while (left > 0) {
         out_item& item = out_queue_.front();
         size_t avail = item.bytes().size() - item.pos;
@@ -595,12 +618,15 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         buffer_stock::give(std::move(item.data));  // the next reply is built in it
         out_queue_.pop_front();
     }
-    bytes_sent(static_cast<size_t>(n));
-    return static_cast<size_t>(n) == total ? send_result::progress : send_result::blocked;
+    bytes_sent(n);
+    return n == total ? send_result::progress : send_result::blocked;
 }
 
 async_chat::send_result async_chat::send_file(producer& p, const producer::file_range& r,
                                               size_t budget) {
+    // On the io_uring backend, sendfile(2) waits for our bytes in flight to have gone first.
+    if (uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno()); ring && ring->busy(fileno()))
+        return send_result::blocked;
     size_t want = static_cast<size_t>(std::min<uint64_t>(r.length, std::max<size_t>(budget, 1)));
     off_t offset = r.offset;
     ssize_t n;

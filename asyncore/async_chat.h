@@ -118,6 +118,7 @@ public:
     void initiate_send();
     // Bytes queued and not yet sent (pushed strings; producers count what they have produced).
     size_t pending_bytes() const { return out_bytes_; }
+    // Nothing queued, and (io_uring backend) no send still in flight.
     bool output_empty() const;
 
     // --- pausing -----------------------------------------------------------------------------
@@ -174,6 +175,7 @@ private:
 
     void send_queue();
     send_result send_bytes(size_t budget);
+    send_result sent(size_t n, size_t total);  // n of the head's `total` bytes have gone
     send_result send_file(producer& p, const producer::file_range& r, size_t budget);
     send_result send_error(int err, const char* call);
     void bytes_sent(size_t n);

@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,8 @@
 #include <typeinfo>
 
 #include <fmt/format.h>
+
+#include "asyncore/uring_poller.h"
 
 namespace medusa {
 
@@ -171,6 +174,11 @@ void dispatcher::set_socket(int fd) {
     }
     fd_ = fd;
     is_socket_ = true;
+    if (connected_) {
+        int type = 0;
+        socklen_t len = sizeof type;
+        stream_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+    }
     if (!weak_from_this().expired()) add_channel();
 }
 
@@ -182,6 +190,7 @@ void dispatcher::set_socket(const accepted& conn) {
     addr_ = conn.addr;
     fd_ = conn.fd;
     is_socket_ = true;
+    stream_ = true;  // accept(2) gives connections: stream sockets (SOCK_SEQPACKET aside)
     if (!weak_from_this().expired()) add_channel();
 }
 
@@ -312,7 +321,13 @@ ssize_t dispatcher::send(const void* data, size_t n) {
     for (;;) {
         // MSG_NOSIGNAL: a peer that closed must cost a channel (EPIPE), not the process
         // (SIGPIPE's default action is to terminate).
-        ssize_t r = is_socket_ ? ::send(fd_, data, n, MSG_NOSIGNAL) : ::write(fd_, data, n);
+        ssize_t r;
+        if (uring_poller* ring = map_->ring_for(fd_)) {
+            iovec piece{const_cast<void*>(data), n};
+            r = ring->send(fd_, &piece, 1, 0);
+        } else {
+            r = is_socket_ ? ::send(fd_, data, n, MSG_NOSIGNAL) : ::write(fd_, data, n);
+        }
         if (r >= 0) return r;
         int err = errno;
         if (err == EINTR) continue;
@@ -328,7 +343,11 @@ ssize_t dispatcher::send(const void* data, size_t n) {
 ssize_t dispatcher::recv(void* buf, size_t n) {
     if (fd_ < 0 || n == 0) return 0;
     for (;;) {
-        ssize_t r = is_socket_ ? ::recv(fd_, buf, n, 0) : ::read(fd_, buf, n);
+        ssize_t r;
+        if (uring_poller* ring = map_->ring_for(fd_))
+            r = ring->recv(fd_, buf, n);
+        else
+            r = is_socket_ ? ::recv(fd_, buf, n, 0) : ::read(fd_, buf, n);
         if (r > 0) return r;
         if (r == 0) {  // end of file: the peer closed
             handle_close();
@@ -355,6 +374,24 @@ void dispatcher::close() {
         ::close(fd_);  // on Linux the descriptor is gone even when this reports EINTR
         fd_ = -1;
     }
+}
+
+void dispatcher::shutdown_write() {
+    if (fd_ < 0) return;
+    if (uring_poller* ring = in_map_ ? map_->ring_for(fd_) : nullptr)
+        ring->shutdown_write(fd_);
+    else
+        ::shutdown(fd_, SHUT_WR);
+}
+
+bool dispatcher::sending() const {
+    uring_poller* ring = in_map_ && fd_ >= 0 ? map_->ring_for(fd_) : nullptr;
+    return ring && ring->busy(fd_);
+}
+
+std::string dispatcher::take_delivered_input() {
+    uring_poller* ring = in_map_ && fd_ >= 0 ? map_->ring_for(fd_) : nullptr;
+    return ring ? ring->take_input(fd_) : std::string();
 }
 
 // --- the map -----------------------------------------------------------------------------------

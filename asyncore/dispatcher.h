@@ -80,6 +80,15 @@ public:
     ssize_t recv(void* buf, size_t n);
     // Leave the map and close the descriptor. Safe to call twice.
     virtual void close();
+    // shutdown(SHUT_WR): the peer sees the end of the stream once what was sent has gone.
+    void shutdown_write();
+    // On the io_uring backend a send() returns before the kernel has the bytes: true while one
+    // is still in flight. Always false on the other backends, where send() is the system call.
+    bool sending() const;
+    // Bytes the io_uring backend has already read from the socket that recv() has not handed
+    // out (nothing on the other backends). Taking them stops the backend reading: for a socket
+    // about to leave the loop (a hand-off to a thread).
+    std::string take_delivered_input();
 
     // --- the map -----------------------------------------------------------------------------
     // Join the map (done for you by make<>()); leave it without closing the descriptor.
@@ -158,6 +167,7 @@ private:
     bool out_of_descriptors_ = false;  // logged once per EMFILE episode
     timer_id accept_timer_ = 0;
     bool is_socket_ = true;
+    bool stream_ = false;  // a connected stream socket (the io_uring backend does its I/O)
 };
 
 // Where log_info() writes: a function taking the finished line (without newline).

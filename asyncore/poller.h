@@ -1,5 +1,5 @@
-// poller: the one small interface behind which select, poll and epoll live (one file each:
-// select_poller.cc, poll_poller.cc, epoll_poller.cc).
+// poller: the one small interface behind which select, poll, epoll and io_uring live (one file
+// each: select_poller.cc, poll_poller.cc, epoll_poller.cc, uring_poller.cc).
 //
 // The socket_map tells its poller which descriptors exist and what each is interested in; the
 // poller waits and reports which are ready. The poller never sees a dispatcher: it deals in
@@ -13,9 +13,11 @@
 
 namespace medusa {
 
-enum class backend { select, poll, epoll };
+enum class backend { select, poll, epoll, uring };
 
-// "select", "poll", "epoll"; and the reverse (throws std::invalid_argument on an unknown name).
+class uring_poller;
+
+// "select", "poll", "epoll", "uring"; and the reverse (throws std::invalid_argument on an unknown name).
 std::string_view to_string(backend b);
 backend backend_from_string(std::string_view name);
 // epoll on Linux.
@@ -42,6 +44,9 @@ public:
     // Register a descriptor with no interest yet. Throws std::system_error naming the call when
     // the descriptor cannot be held (select: fd >= FD_SETSIZE).
     virtual void add(int fd) = 0;
+    // Register a connected stream socket. The io_uring poller then does its reads and writes
+    // itself (see uring_poller.h); the others treat it like any descriptor.
+    virtual void add_stream(int fd) { add(fd); }
     // Forget a descriptor. Called before the descriptor is closed.
     virtual void remove(int fd) = 0;
     // Set what a registered descriptor waits for. Called only when the interest changes.
@@ -49,8 +54,14 @@ public:
     // Wait up to timeout_ms (-1: no limit) and append ready descriptors to `out`.
     // EINTR returns with nothing ready. Other failures throw std::system_error naming the call.
     virtual void wait(int timeout_ms, std::vector<ready_event>& out) = 0;
+    // The io_uring poller, through which its stream sockets' I/O must go; null for the others.
+    virtual uring_poller* ring() { return nullptr; }
 };
 
+// Throws std::system_error when the backend cannot be had (uring: a kernel or a seccomp profile
+// that refuses io_uring).
 std::unique_ptr<poller> make_poller(backend b);
+// Whether make_poller(b) works on this machine (for uring it tries once and remembers).
+bool backend_available(backend b);
 
 }  // namespace medusa

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "asyncore/dispatcher.h"
+#include "asyncore/uring_poller.h"
 
 namespace medusa {
 
@@ -91,7 +92,7 @@ int to_timeout_ms(std::optional<clock::duration> d) {
 
 }  // namespace
 
-socket_map::socket_map(backend b) : poller_(make_poller(b)) {}
+socket_map::socket_map(backend b) : poller_(make_poller(b)), ring_(poller_->ring()) {}
 
 socket_map::~socket_map() {
     // Channels still here are closed, as asyncore's close_all() would; one still held elsewhere
@@ -109,7 +110,7 @@ void socket_map::add(int fd, std::shared_ptr<dispatcher> d) {
     if (!d) throw std::invalid_argument("socket_map::add: null channel");
     if (channels_.contains(fd))
         throw std::logic_error(fmt::format("socket_map::add: fd {} is already in the map", fd));
-    poller_->add(fd);  // may throw (select, fd >= FD_SETSIZE): the map stays as it was
+    register_fd(fd, *d);  // may throw (select, fd >= FD_SETSIZE): the map stays as it was
     try {
         auto& e = channels_.insert(fd);
         e.channel = std::move(d);
@@ -129,6 +130,15 @@ void socket_map::remove(int fd) {
     graveyard_.push_back(std::move(e->channel));
     channels_.erase(fd);
 }
+
+void socket_map::register_fd(int fd, const dispatcher& d) {
+    if (d.stream_)
+        poller_->add_stream(fd);
+    else
+        poller_->add(fd);
+}
+
+uring_poller* socket_map::ring_stream(int fd) const { return ring_->is_stream(fd) ? ring_ : nullptr; }
 
 std::shared_ptr<dispatcher> socket_map::get(int fd) const {
     const entry* e = channels_.find(fd);
@@ -159,8 +169,16 @@ void socket_map::set_backend(backend b) {
     if (loop_thread_ != std::thread::id{})
         throw std::logic_error("socket_map::set_backend: a loop() is running on this map");
     auto p = make_poller(b);
-    channels_.for_each([&](int fd, entry&) { p->add(fd); });  // throws before anything changed
+    // Throws before anything changed. (Bytes an old io_uring poller delivered but nobody read
+    // are lost with it: change backends before the loop first runs.)
+    channels_.for_each([&](int fd, entry& e) {
+        if (e.channel->stream_)
+            p->add_stream(fd);
+        else
+            p->add(fd);
+    });
     poller_ = std::move(p);
+    ring_ = poller_->ring();
     // The new poller knows no interest yet: ask every channel again.
     channels_.for_each([&](int fd, entry& e) {
         e.want_read = e.want_write = false;

@@ -67,6 +67,10 @@ public:
     // Ask this descriptor's readable()/writable() again before the next wait.
     void update_interest(int fd);
 
+    // The io_uring poller when it does this descriptor's I/O (a stream socket on the uring
+    // backend; see uring_poller.h), else null: then the caller uses the system calls itself.
+    uring_poller* ring_for(int fd) const { return ring_ ? ring_stream(fd) : nullptr; }
+
     // --- the loop ----------------------------------------------------------------------------
     // One pass: evaluate changed interest, wait up to `timeout` (shortened to the next timer),
     // deliver events, run due timers, then destroy what left the map. Returns the number of
@@ -133,8 +137,11 @@ private:
     std::optional<clock::duration> next_timer_delay();
     void bury_the_dead();
     void evict_remaining();
+    void register_fd(int fd, const dispatcher& d);
+    uring_poller* ring_stream(int fd) const;
 
     std::unique_ptr<poller> poller_;
+    uring_poller* ring_ = nullptr;  // poller_->ring(): set with poller_
     fd_table<entry> channels_;
     std::vector<int> dirty_;
     std::vector<std::shared_ptr<dispatcher>> graveyard_;

@@ -606,7 +606,7 @@ void http_channel::begin_linger() {
     // oversized request, a pipelined request after an HTTP/1.0 one), would make the kernel send
     // a reset, and a reset can destroy the reply before the client reads it. So: send FIN, keep
     // reading and dropping, and close on the client's EOF or after linger_time.
-    ::shutdown(fileno(), SHUT_WR);
+    shutdown_write();
     lingering_ = true;
     enter_closing();
     std::weak_ptr<dispatcher> weak = weak_from_this();

@@ -52,7 +52,8 @@ TEST(address, empty_by_default) {
 }
 
 TEST(backend, names_round_trip) {
-    for (auto b : {medusa::backend::select, medusa::backend::poll, medusa::backend::epoll})
+    for (auto b : {medusa::backend::select, medusa::backend::poll, medusa::backend::epoll,
+                   medusa::backend::uring})
         EXPECT_EQ(medusa::backend_from_string(medusa::to_string(b)), b);
     EXPECT_THROW(medusa::backend_from_string("kqueue"), std::invalid_argument);
     EXPECT_EQ(medusa::default_backend(), medusa::backend::epoll);

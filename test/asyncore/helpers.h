@@ -16,17 +16,14 @@
 
 #include "asyncore/dispatcher.h"
 #include "asyncore/socket_map.h"
+#include "test/backends.h"
 
 namespace medusa_test {
 
 using namespace std::chrono_literals;
 
-// Every backend, for INSTANTIATE_TEST_SUITE_P; test names end in /select, /poll, /epoll.
-inline const auto all_backends =
-    ::testing::Values(medusa::backend::select, medusa::backend::poll, medusa::backend::epoll);
-inline std::string backend_name(const ::testing::TestParamInfo<medusa::backend>& info) {
-    return std::string(medusa::to_string(info.param));
-}
+// Every backend this machine runs, for INSTANTIATE_TEST_SUITE_P (test/backends.h).
+inline const auto all_backends = ::testing::ValuesIn(every_backend());
 
 // Captures log lines for the lifetime of the object (then stderr again).
 class log_capture {

@@ -443,7 +443,14 @@ TEST_P(loop_suite, send_to_closed_peer_is_handle_close_not_sigpipe) {
     sock_pair p;
     auto r = make<reader>(m, p.release_a());
     p.close_b();
-    EXPECT_EQ(r->send("x"), 0);
+    if (GetParam() == backend::uring) {
+        // The send is queued for the next pass, and its failure (or the read's end of file,
+        // whichever the channel meets first) arrives with the completions.
+        EXPECT_EQ(r->send("x"), 1);
+        m.poll_once(1s);
+    } else {
+        EXPECT_EQ(r->send("x"), 0);
+    }
     EXPECT_EQ(r->closes, 1);
     EXPECT_TRUE(r->closed());
 }

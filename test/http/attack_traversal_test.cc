@@ -9,6 +9,7 @@
 
 #include "test/http/http_client.h"
 #include "test/http/server_fixture.h"
+#include "test/backends.h"
 
 using namespace medusa;
 using namespace medusa::http;
@@ -80,5 +81,4 @@ TEST_P(traversal_server, params_on_the_last_segment_are_still_ignored) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, traversal_server,
-                         ::testing::Values(backend::select, backend::poll, backend::epoll),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         ::testing::ValuesIn(medusa_test::every_backend()), medusa_test::backend_name);

@@ -3,6 +3,7 @@
 // of hanging it.
 #pragma once
 
+#include <cerrno>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -121,7 +122,7 @@ public:
     bool at_eof() {
         if (!buf_.empty()) return false;
         char c;
-        ssize_t n = ::recv(fd_, &c, 1, 0);
+        ssize_t n = recv_some(&c, 1);
         if (n == 1) buf_.push_back(c);
         return n == 0;
     }
@@ -133,7 +134,7 @@ public:
         ::getsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &old, &len);
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         char c;
-        ssize_t n = ::recv(fd_, &c, 1, 0);
+        ssize_t n = recv_some(&c, 1);
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &old, sizeof old);
         if (n == 1) buf_.push_back(c);
         return n < 0;
@@ -151,9 +152,19 @@ public:
     int fd() const { return fd_; }
 
 private:
+    // recv(2), again when a signal interrupts it: with SO_RCVTIMEO set the kernel does not
+    // restart it, and a thread that has used an io_uring is sent such a notice when the ring
+    // goes away (the uring backend's maps are made and destroyed on the test's thread).
+    ssize_t recv_some(void* buf, size_t n) {
+        for (;;) {
+            ssize_t r = ::recv(fd_, buf, n, 0);
+            if (r >= 0 || errno != EINTR) return r;
+        }
+    }
+
     bool fill() {
         char tmp[65536];
-        ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+        ssize_t n = recv_some(tmp, sizeof tmp);
         if (n <= 0) return false;
         buf_.append(tmp, size_t(n));
         return true;

@@ -7,6 +7,7 @@
 
 #include "test/http/http_client.h"
 #include "test/http/server_fixture.h"
+#include "test/backends.h"
 
 using namespace medusa;
 using namespace medusa::http;
@@ -290,5 +291,4 @@ TEST_P(smuggling_server, chunk_error_after_the_reply_closes_without_answering_mo
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, smuggling_server,
-                         ::testing::Values(backend::select, backend::poll, backend::epoll),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         ::testing::ValuesIn(medusa_test::every_backend()), medusa_test::backend_name);

@@ -160,6 +160,7 @@ public:
         char buf[16384];
         while (out.size() < n) {
             ssize_t k = ::recv(fd_, buf, sizeof buf, 0);
+            if (k < 0 && errno == EINTR) continue;
             if (k <= 0) break;
             out.append(buf, size_t(k));
         }

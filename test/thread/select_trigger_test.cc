@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "test/thread/helpers.h"
+#include "test/backends.h"
 
 namespace medusa::thread {
 namespace {
@@ -193,7 +194,7 @@ TEST_P(WakeBlockedLoop, PullWakesALoopBlockedFor30Seconds) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryBackend, WakeBlockedLoop,
-    ::testing::Combine(::testing::Values(backend::select, backend::poll, backend::epoll),
+    ::testing::Combine(::testing::ValuesIn(medusa_test::every_backend()),
                        ::testing::Values(kind::eventfd, kind::pipe)),
     [](const auto& info) {
         return std::string(to_string(std::get<0>(info.param))) + "_" +

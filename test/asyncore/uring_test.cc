@@ -1,0 +1,198 @@
+// What the io_uring backend adds to the poller contract (uring_poller.h): the kernel reads into
+// a shared pool and sends copies in flight, so the cases here are the ones the other backends
+// cannot have: the pool running dry, a close or a shutdown while a send is in flight, the bytes
+// read ahead of a socket that leaves the loop. Every other suite of test/asyncore and test/http
+// runs on this backend too (test/backends.h).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "asyncore/async_chat.h"
+#include "asyncore/dispatcher.h"
+#include "asyncore/socket_map.h"
+#include "asyncore/uring_poller.h"
+#include "test/asyncore/async_chat_testutil.h"
+#include "test/asyncore/helpers.h"
+
+namespace medusa_test {
+namespace {
+
+using medusa::backend;
+using medusa::socket_map;
+using medusa::uring_poller;
+
+TEST(UringBackend, AvailableHere) {
+    if (!medusa::backend_available(backend::uring)) {
+        try {
+            medusa::make_poller(backend::uring);
+        } catch (const std::system_error& e) {
+            GTEST_SKIP() << "io_uring refused on this machine (" << e.what()
+                         << "): the uring cases of every suite are left out";
+        }
+    }
+    socket_map m(backend::uring);
+    EXPECT_EQ(m.kind(), backend::uring);
+}
+
+#define REQUIRE_URING()                                                                      \
+    do {                                                                                     \
+        if (!medusa::backend_available(backend::uring)) GTEST_SKIP() << "no io_uring here"; \
+    } while (0)
+
+// Reads only from its second event on: until then, what the kernel delivered stays in the pool.
+class hoarder : public medusa::dispatcher {
+public:
+    hoarder(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
+    bool writable() override { return false; }
+    void handle_read() override {
+        if (++events == 1) return;
+        char buf[64];
+        ssize_t n = recv(buf, sizeof buf);
+        if (n > 0) data.append(buf, static_cast<size_t>(n));
+    }
+    int events = 0;
+    std::string data;
+};
+
+TEST(UringBackend, WhenThePoolRunsDryTheRestAreReadWithTheSystemCall) {
+    REQUIRE_URING();
+    const unsigned n = uring_poller::pool_buffers + 20;
+    nofile_limit limit;
+    if (limit.saved().rlim_max < 2 * n + 64) GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is too low";
+    ASSERT_TRUE(limit.set(2 * n + 64));
+    socket_map m(backend::uring);
+    std::vector<std::shared_ptr<hoarder>> channels;
+    std::vector<int> peers;
+    for (unsigned i = 0; i < n; ++i) {
+        sock_pair p;
+        ASSERT_GE(p.a, 0);
+        p.put("#" + std::to_string(i));
+        peers.push_back(std::exchange(p.b, -1));
+        channels.push_back(medusa::make<hoarder>(m, p.release_a()));
+    }
+    // Every channel is told once and keeps its bytes where they are: the pool's 512 buffers
+    // hold the first ones, and the reads after them find the pool empty.
+    ASSERT_TRUE(chat_test::pump(m, [&] {
+        for (auto& c : channels)
+            if (c->events == 0) return false;
+        return true;
+    }));
+    // Now they read: from the pool, or (the ones that found it empty) from the socket.
+    ASSERT_TRUE(chat_test::pump(m, [&] {
+        for (auto& c : channels)
+            if (c->data.empty()) return false;
+        return true;
+    }));
+    for (unsigned i = 0; i < n; ++i) EXPECT_EQ(channels[i]->data, "#" + std::to_string(i)) << i;
+    medusa::close_all(m);
+    for (int fd : peers) ::close(fd);
+}
+
+// Sends a reply and closes: the close comes while the last turn is still in the kernel's hands.
+class closer : public medusa::async_chat {
+public:
+    closer(int fd, socket_map& m) : async_chat(fd, m) {}
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override {}
+};
+
+TEST(UringBackend, AReplyPushedBeforeCloseArrivesWhole) {
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    auto [fd, peer] = chat_test::tcp_pair();
+    int small = 16384;
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    auto ch = medusa::make<closer>(fd, m);
+    std::string body(1 << 20, 'x');
+    for (size_t i = 0; i < body.size(); i += 4093) body[i] = static_cast<char>('a' + i % 26);
+    ch->push(body);
+    ch->close_when_done();
+    std::string got;
+    bool open = true;
+    ASSERT_TRUE(chat_test::pump(m, [&] {
+        if (open) open = chat_test::read_some(peer, got);
+        return !open;
+    }, 10000ms));
+    EXPECT_TRUE(ch->closed());
+    EXPECT_EQ(got.size(), body.size());
+    EXPECT_TRUE(got == body) << "the bytes differ";
+    ::close(peer);
+}
+
+TEST(UringBackend, ShutdownWriteWaitsForTheSendInFlight) {
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<closer>(fd, m);
+    ch->push("the whole reply");
+    EXPECT_TRUE(ch->sending()) << "queued for the next pass, not yet in the kernel";
+    EXPECT_FALSE(ch->output_empty());
+    ch->shutdown_write();  // a FIN now would come before the reply, and the send would fail
+    std::string got;
+    bool open = true;
+    ASSERT_TRUE(chat_test::pump(m, [&] {
+        if (open) open = chat_test::read_some(peer, got);
+        return !open;
+    }));
+    EXPECT_EQ(got, "the whole reply");
+    EXPECT_FALSE(ch->sending());
+    EXPECT_TRUE(ch->output_empty());
+    medusa::close_all(m);
+    ::close(peer);
+}
+
+// Reads nothing itself: the test takes what the backend read for it.
+class idle_reader : public medusa::dispatcher {
+public:
+    idle_reader(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
+    bool writable() override { return false; }
+    void handle_read() override { ++events; }
+    int events = 0;
+};
+
+TEST(UringBackend, BytesReadAheadGoWithASocketThatLeavesTheLoop) {
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    sock_pair p;
+    auto ch = medusa::make<idle_reader>(m, p.release_a());
+    p.put("read ahead");
+    ASSERT_TRUE(chat_test::pump(m, [&] { return ch->events > 0; }));
+    EXPECT_EQ(ch->take_delivered_input(), "read ahead");
+    EXPECT_EQ(ch->take_delivered_input(), "") << "taken once";
+    // The read in flight was cancelled: what comes next stays in the socket for its new owner.
+    ch->del_channel();
+    p.put(" and after");
+    m.poll_once(std::chrono::milliseconds(20));
+    char buf[64];
+    ssize_t n = ::recv(ch->fileno(), buf, sizeof buf, MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), " and after");
+    ch->close();
+}
+
+TEST(UringBackend, AsyncChatsTakeInBufferIncludesWhatTheBackendReadAhead) {
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<chat_test::recorder>(fd, m);
+    ch->set_terminator("\n");
+    chat_test::write_all(peer, "one\n");
+    ASSERT_TRUE(chat_test::pump(m, [&] { return ch->records.size() == 1; }));
+    m.poll_once(std::chrono::milliseconds(0));  // arms the next read
+    // Paused (as a hand-off pauses): the read already in flight still lands, in the pool.
+    ch->pause_reading();
+    chat_test::write_all(peer, "two\nthree");
+    for (int i = 0; i < 5; ++i) m.poll_once(std::chrono::milliseconds(10));
+    EXPECT_EQ(ch->records.size(), 1u);
+    EXPECT_EQ(ch->take_in_buffer(), "two\nthree");
+    ch->close();
+    ::close(peer);
+}
+
+}  // namespace
+}  // namespace medusa_test
