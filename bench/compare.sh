@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load comparison: medusa-demo against nginx, lighttpd, bare_epoll, bare_uring and medusa 0.5.4
-# itself (Python), on the same files, the same CPU, the same client; then each server again,
+# Load comparison: medusa-demo (epoll, and again on its io_uring backend) against nginx, lighttpd,
+# bare_epoll, bare_uring and medusa 0.5.4 itself (Python), on the same files, the same CPU, the same client; then each server again,
 # fresh, holding thousands of idle keep-alive connections. Ends with the performance issue's
 # targets, each met or not.
 #
@@ -14,10 +14,10 @@
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
 #   ROWS="1m.bin:c500"  only these rows (FILE:LOAD, LOAD cN for wrk -cN or abN for ab -c N; files
 #                       128b.bin 16k.bin 1m.bin), to re-measure a row that a change concerns
-#   SERVERS="medusa nginx lighttpd bare bare-uring medusa-py"   which servers to start (peers that fail to
-#                       start are reported and left out; medusa is skipped when its binary is
-#                       missing)
-#   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll)
+#   SERVERS="medusa medusa-uring nginx lighttpd bare bare-uring medusa-py"   which servers to start
+#                       (peers that fail to start are reported and left out; medusa is skipped
+#                       when its binary is missing; medusa-uring is medusa-demo --backend uring)
+#   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll|uring)
 #   MEDUSA_ARGS=""                         more flags for medusa-demo (after the script's own)
 #   MEDUSA_LOG=0        1: keep medusa-demo's access log (the peers run with theirs off)
 #   SERVER_CPU=0 CLIENT_CPU=1              where servers and the load generator are pinned
@@ -74,7 +74,7 @@ else
     IDLE_CONNS=${IDLE_CONNS:-10000}
     IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-120}
 fi
-SERVERS=${SERVERS:-"medusa nginx lighttpd bare bare-uring medusa-py"}
+SERVERS=${SERVERS:-"medusa medusa-uring nginx lighttpd bare bare-uring medusa-py"}
 MEDUSA_BACKEND=${MEDUSA_BACKEND:-epoll}
 MEDUSA_LOG=${MEDUSA_LOG:-0}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -283,6 +283,16 @@ start_medusa() {
         --root "$TMP/root" --backend "$MEDUSA_BACKEND" $MEDUSA_FLAGS ${MEDUSA_ARGS:-} \
         >>"$TMP/medusa.log" 2>&1 &
     PID[medusa]=$!
+}
+
+# The same program on the io_uring backend, as a column of its own.
+start_medusa_uring() {
+    [ -x "$MEDUSA_BIN" ] || { log "medusa-uring: $MEDUSA_BIN not built (make $MEDUSA_BIN)"; return 1; }
+    PORT[medusa-uring]=$(free_port)
+    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa-uring]}" \
+        --root "$TMP/root" --backend uring $MEDUSA_FLAGS ${MEDUSA_ARGS:-} \
+        >>"$TMP/medusa-uring.log" 2>&1 &
+    PID[medusa-uring]=$!
 }
 
 start_medusa_py() {
@@ -526,6 +536,7 @@ idle_section() {
             medusa)
                 for b in $IDLE_BACKENDS; do idle_case "medusa/$b" medusa "$b" "$n"; done
                 continue ;;
+            medusa-uring) b=uring ;;
             medusa-py) [ "$n" -gt "$MEDUSA_PY_IDLE" ] && n=$MEDUSA_PY_IDLE; b=select ;;
             lighttpd) [ "$n" -gt $(( LIGHTTPD_CONNS - 100 )) ] && n=$(( LIGHTTPD_CONNS - 100 )); b=- ;;
             *) b=- ;;
@@ -544,7 +555,7 @@ if [ $(( IDLE_CONNS + 200 )) -gt "$FD_LIMIT" ]; then
     log "IDLE_CONNS=$IDLE_CONNS needs more descriptors than the limit ($FD_LIMIT): using $(( FD_LIMIT - 200 ))"
     IDLE_CONNS=$(( FD_LIMIT - 200 ))
 fi
-if wants medusa && [ -x "$MEDUSA_BIN" ]; then medusa_flags; fi
+if { wants medusa || wants medusa-uring; } && [ -x "$MEDUSA_BIN" ]; then medusa_flags; fi
 
 TMP=$(mktemp -d /tmp/medusa-compare.XXXXXX)
 chmod 755 "$TMP"    # nginx's worker runs as nobody when started as root
@@ -608,6 +619,7 @@ load_label() {
 server_label() {
     case $1 in
         medusa) echo "medusa-demo" ;;
+        medusa-uring) echo "medusa-demo io_uring" ;;
         medusa-py) echo "medusa 0.5.4 (Python)" ;;
         bare) echo "bare epoll" ;;
         bare-uring) echo "bare io_uring" ;;
@@ -716,41 +728,43 @@ idle_absent() {  # BACKEND -> why the idle section has no medusa-demo case for i
     fi
 }
 
-targets() {
-    local row file load a b pa pb fails="" any="" cpu_m cpu_l r k v
-    local have_l=0; [[ " $ACTIVE " == *" lighttpd "* ]] && [[ " $ACTIVE " == *" medusa "* ]] && have_l=1
+# The load targets for one medusa-demo flavour: WHO is medusa (its MEDUSA_BACKEND) or medusa-uring.
+load_targets() {
+    local who=$1 row file load a b pa pb fails="" any="" cpu_l r v
+    local tag; tag=" — $(server_label "$who")"
+    local have_l=0; [[ " $ACTIVE " == *" lighttpd "* ]] && [[ " $ACTIVE " == *" $who "* ]] && have_l=1
 
     # Every keep-alive row: >= 1.0x lighttpd's req/s, p99 no worse, zero errors.
     if [ "$have_l" = 1 ]; then
         for row in $ROWS; do
             file=${row%%:*}; load=${row#*:}
             [[ $load == c* ]] || continue
-            [ -n "${V_RPS[$row|medusa]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
+            [ -n "${V_RPS[$row|$who]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
             any=1
-            a=$(m_rps "$row" medusa); b=$(m_rps "$row" lighttpd); pa=$(m_p99 "$row" medusa); pb=$(m_p99 "$row" lighttpd)
+            a=$(m_rps "$row" "$who"); b=$(m_rps "$row" lighttpd); pa=$(m_p99 "$row" "$who"); pb=$(m_p99 "$row" lighttpd)
             v=""
             ge "$a" "$b" || v="$(ratio "$a" "$b" 3)×"
             ge "$pb" "$pa" || v="$v${v:+, }p99 $pa > $pb ms"
-            [ "${V_ERR[$row|medusa]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|medusa]} errors"
+            [ "${V_ERR[$row|$who]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|$who]} errors"
             [ -z "$v" ] || fails="$fails; $file $(load_label "$load"): $v"
         done
-        if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" none "no keep-alive row"
-        elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" met
-        else target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" fail "${fails#; }"
+        if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" none "no keep-alive row"
+        elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" met
+        else target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" fail "${fails#; }"
         fi
     else
-        target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors" none "medusa and lighttpd not both in the run"
+        target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" none "$(server_label "$who") and lighttpd not both in the run"
     fi
 
     # Server CPU per request at 128 B / 50 connections: <= 0.8x lighttpd's.
-    cpu_m=$(m_cpu 128b.bin:c50 medusa); cpu_l=$(m_cpu 128b.bin:c50 lighttpd)
-    if [ -n "$cpu_m" ] && [ -n "$cpu_l" ] && [ "$cpu_m" != nan ] && [ "$cpu_l" != nan ]; then
-        r=$(ratio "$cpu_m" "$cpu_l" 3)
-        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" met "$cpu_m / $cpu_l µs = ${r}×"
-        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" fail "$cpu_m / $cpu_l µs = ${r}×"
+    cpu_w=$(m_cpu 128b.bin:c50 "$who"); cpu_l=$(m_cpu 128b.bin:c50 lighttpd)
+    if [ -n "$cpu_w" ] && [ -n "$cpu_l" ] && [ "$cpu_w" != nan ] && [ "$cpu_l" != nan ]; then
+        r=$(ratio "$cpu_w" "$cpu_l" 3)
+        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" met "$cpu_w / $cpu_l µs = ${r}×"
+        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" fail "$cpu_w / $cpu_l µs = ${r}×"
         fi
     else
-        target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's" none "row 128b.bin c50 without medusa and lighttpd"
+        target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" none "row 128b.bin c50 without medusa and lighttpd"
     fi
     # The ceilings on the same row, for scale: what a loop with no library costs, per kernel
     # interface (the target asks medusa-demo to be near or below them).
@@ -767,25 +781,35 @@ targets() {
     fails=""; any=""
     for row in $ROWS; do
         load=${row#*:}; [[ $load == ab* ]] || continue
-        a=$(m_rps "$row" medusa); b=$(m_rps "$row" lighttpd)
+        a=$(m_rps "$row" "$who"); b=$(m_rps "$row" lighttpd)
         [ -n "$a" ] && [ -n "$b" ] || continue
         any=1
-        ge "$a" "$b" && [ "${V_ERR[$row|medusa]}" = 0 ] || fails="$fails; ${row%%:*} $(ratio "$a" "$b" 3)×, ${V_ERR[$row|medusa]} errors"
+        ge "$a" "$b" && [ "${V_ERR[$row|$who]}" = 0 ] || fails="$fails; ${row%%:*} $(ratio "$a" "$b" 3)×, ${V_ERR[$row|$who]} errors"
     done
-    if [ -z "$any" ]; then target "one connection per request ≥ 1.0× lighttpd" none "no ab row with medusa and lighttpd"
-    elif [ -z "$fails" ]; then target "one connection per request ≥ 1.0× lighttpd" met
-    else target "one connection per request ≥ 1.0× lighttpd" fail "${fails#; }"
+    if [ -z "$any" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" none "no ab row with medusa and lighttpd"
+    elif [ -z "$fails" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" met
+    else target "one connection per request ≥ 1.0× lighttpd$tag" fail "${fails#; }"
     fi
 
     # 1 MiB at 1 connection: p99 no worse than lighttpd's.
-    pa=$(m_p99 1m.bin:c1 medusa); pb=$(m_p99 1m.bin:c1 lighttpd)
+    pa=$(m_p99 1m.bin:c1 "$who"); pb=$(m_p99 1m.bin:c1 lighttpd)
     if [ -n "$pa" ] && [ -n "$pb" ]; then
-        if ge "$pb" "$pa"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's" met "$pa ≤ $pb ms"
-        else target "1 MiB at 1 conn: p99 ≤ lighttpd's" fail "$pa > $pb ms"
+        if ge "$pb" "$pa"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" met "$pa ≤ $pb ms"
+        else target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" fail "$pa > $pb ms"
         fi
     else
-        target "1 MiB at 1 conn: p99 ≤ lighttpd's" none "row 1m.bin c1 without medusa and lighttpd"
+        target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" none "row 1m.bin c1 without medusa and lighttpd"
     fi
+
+}
+
+targets() {
+    local row file load a b fails="" any="" cpu_m cpu_l k v
+    local w
+    for w in medusa medusa-uring; do
+        [[ " $ACTIVE " == *" $w "* ]] && load_targets "$w"
+    done
+    cpu_m=$(m_cpu 128b.bin:c50 medusa)
 
     # Idle connections, epoll: memory, and throughput within 5%.
     k=medusa/epoll
@@ -890,6 +914,7 @@ report() {
     for s in $ACTIVE; do
         case $s in
             medusa) v="$v, $(echo "medusa-demo $(git rev-parse --short HEAD 2>/dev/null || echo '?') --backend $MEDUSA_BACKEND $MEDUSA_FLAGS ${MEDUSA_ARGS:-}" | xargs)" ;;
+            medusa-uring) v="$v, medusa-demo --backend uring" ;;
             nginx) v="$v, $(nginx -v 2>&1 | sed 's/^nginx version: //')" ;;
             lighttpd) v="$v, $(lighttpd -v 2>&1 | awk '{ print $1 }')" ;;
             bare) v="$v, bare_epoll" ;;

@@ -9,7 +9,7 @@
 //   http://HOST:PORT/cgi-bin/NAME  the CGI/1.1 scripts of --cgi-bin DIR (default demo/cgi-bin)
 //   HOST:CHAT_PORT                 medusa's chat server (demo/chat.h), in the same loop
 //
-//   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll]
+//   medusa-demo [--host 127.0.0.1] [--port 8080] [--root DIR] [--backend select|poll|epoll|uring]
 //               [--threads 2] [--cgi-bin DIR] [--chat-port 8888] [--fixture docroot|cgi]
 //               [--header-timeout SECONDS] [--zombie-timeout SECONDS] [--no-log]
 //
@@ -136,7 +136,7 @@ const std::vector<flag> flags = {
      [](options& o, std::string_view v) { o.port = parse_port(v); }},
     {"--root", "DIR", "directory to serve (default: the demo's docroot)",
      [](options& o, std::string_view v) { o.root = v; }},
-    {"--backend", "NAME", "event loop backend: select, poll or epoll (default epoll)",
+    {"--backend", "NAME", "event loop backend: select, poll, epoll or uring (default epoll)",
      [](options& o, std::string_view v) { o.loop_backend = backend_from_string(v); }},
     {"--threads", "N", "mount /echo, /pi and /handoff on N worker threads (default 2;\n"
                        "0: not mounted)",
