@@ -560,7 +560,8 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     // On the io_uring backend the bytes are queued with the next submission, unless a file
     // follows: then send(2) with MSG_MORE below, as on the other backends (nothing of ours is
     // in flight, so the order holds).
-    if (uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno())) {
+    uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno());
+    if (ring) {
         if (ring->busy(fileno())) return send_result::blocked;
         if (!file_follows) {
             // The ring copies what it takes: a turn's budget at most, so a channel queueing
@@ -600,8 +601,11 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         if (n < 0 && errno == EINTR) continue;
         break;
     }
-    if (n < 0) return send_error(errno, not_socket_ ? "writev" : count == 1 ? "send" : "sendmsg");
-    return sent(static_cast<size_t>(n), total);
+    send_result r = n < 0 ? send_error(errno, not_socket_ ? "writev" : count == 1 ? "send" : "sendmsg")
+                          : sent(static_cast<size_t>(n), total);
+    // Our own call found the socket full: on io_uring, only a poll can say when it has room.
+    if (r == send_result::blocked && ring) ring->wait_writable(fileno());
+    return r;
 }
 
 async_chat::send_result async_chat::sent(size_t n, size_t total) {
@@ -625,8 +629,8 @@ async_chat::send_result async_chat::sent(size_t n, size_t total) {
 async_chat::send_result async_chat::send_file(producer& p, const producer::file_range& r,
                                               size_t budget) {
     // On the io_uring backend, sendfile(2) waits for our bytes in flight to have gone first.
-    if (uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno()); ring && ring->busy(fileno()))
-        return send_result::blocked;
+    uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno());
+    if (ring && ring->busy(fileno())) return send_result::blocked;
     size_t want = static_cast<size_t>(std::min<uint64_t>(r.length, std::max<size_t>(budget, 1)));
     off_t offset = r.offset;
     ssize_t n;
@@ -637,12 +641,18 @@ async_chat::send_result async_chat::send_file(producer& p, const producer::file_
         } while (n < 0 && errno == EINTR);
         if (n < 0 && errno == EPIPE) block.raised();
     }
-    if (n < 0) return send_error(errno, "sendfile");
+    if (n < 0) {
+        send_result e = send_error(errno, "sendfile");
+        if (e == send_result::blocked && ring) ring->wait_writable(fileno());
+        return e;
+    }
     if (n == 0)  // the file is shorter than the length promised (truncated meanwhile)
         throw std::runtime_error(fmt::format("sendfile(fd {}, file fd {}): file ended {} bytes early",
                                              fileno(), r.fd, r.length));
     p.consumed(static_cast<uint64_t>(n));
-    return static_cast<size_t>(n) == want ? send_result::progress : send_result::blocked;
+    if (static_cast<size_t>(n) == want) return send_result::progress;
+    if (ring) ring->wait_writable(fileno());  // the socket is full: a poll says when it has room
+    return send_result::blocked;
 }
 
 async_chat::send_result async_chat::send_error(int err, const char* call) {

@@ -143,6 +143,8 @@ void dispatcher::create_socket(int family, int type) {
     if (fd < 0) fail(errno, fmt::format("socket({}, {})", family_name(family), type_name(type)));
     fd_ = fd;
     is_socket_ = true;
+    sock_type_ = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    stream_ = false;  // connected later, if at all: its I/O stays with the system calls
     addr_ = address();
     connected_ = accepting_ = connecting_ = false;
     // Called after make<>() returned (a reconnect, say): join the map now, as asyncore does.
@@ -174,11 +176,10 @@ void dispatcher::set_socket(int fd) {
     }
     fd_ = fd;
     is_socket_ = true;
-    if (connected_) {
-        int type = 0;
-        socklen_t len = sizeof type;
-        stream_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
-    }
+    int type = 0;
+    socklen_t len = sizeof type;
+    sock_type_ = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : 0;
+    stream_ = connected_ && sock_type_ == SOCK_STREAM;
     if (!weak_from_this().expired()) add_channel();
 }
 
@@ -190,7 +191,8 @@ void dispatcher::set_socket(const accepted& conn) {
     addr_ = conn.addr;
     fd_ = conn.fd;
     is_socket_ = true;
-    stream_ = true;  // accept(2) gives connections: stream sockets (SOCK_SEQPACKET aside)
+    sock_type_ = conn.stream ? SOCK_STREAM : 0;
+    stream_ = conn.stream;
     if (!weak_from_this().expired()) add_channel();
 }
 
@@ -200,6 +202,8 @@ void dispatcher::set_file(int fd) {
     make_nonblocking_cloexec(fd, "set_file");
     fd_ = fd;
     is_socket_ = false;
+    stream_ = false;
+    sock_type_ = 0;
     addr_ = address();
     connected_ = true;
     accepting_ = connecting_ = false;
@@ -258,7 +262,7 @@ void dispatcher::finish_connect() {
 
 std::optional<accepted> dispatcher::accept() {
     if (fd_ < 0) return std::nullopt;
-    accepted a{-1, address()};
+    accepted a{-1, address(), sock_type_ == SOCK_STREAM};
     sockaddr_storage peer{};
     socklen_t peer_len = sizeof peer;
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len,
@@ -374,6 +378,8 @@ void dispatcher::close() {
         ::close(fd_);  // on Linux the descriptor is gone even when this reports EINTR
         fd_ = -1;
     }
+    stream_ = false;
+    sock_type_ = 0;
 }
 
 void dispatcher::shutdown_write() {

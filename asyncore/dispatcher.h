@@ -40,6 +40,7 @@ namespace medusa {
 struct accepted {
     int fd;
     medusa::address addr;
+    bool stream = true;  // a SOCK_STREAM connection (the listener's type)
 };
 
 class dispatcher : public std::enable_shared_from_this<dispatcher> {
@@ -168,6 +169,7 @@ private:
     timer_id accept_timer_ = 0;
     bool is_socket_ = true;
     bool stream_ = false;  // a connected stream socket (the io_uring backend does its I/O)
+    int sock_type_ = 0;    // SOCK_STREAM, SOCK_DGRAM...; 0 when not known (not a socket)
 };
 
 // Where log_info() writes: a function taking the finished line (without newline).

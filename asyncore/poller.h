@@ -56,6 +56,9 @@ public:
     virtual void wait(int timeout_ms, std::vector<ready_event>& out) = 0;
     // The io_uring poller, through which its stream sockets' I/O must go; null for the others.
     virtual uring_poller* ring() { return nullptr; }
+    // Work of removed descriptors still in progress (io_uring: their last sends): loop() keeps
+    // running while there is some.
+    virtual bool pending() const { return false; }
 };
 
 // Throws std::system_error when the backend cannot be had (uring: a kernel or a seccomp profile

@@ -376,7 +376,8 @@ void loop(std::chrono::duration<double> timeout, std::optional<backend> b, socke
     // running (a client's "give up after 10 s" timer must not hold loop() open once its
     // connections are done); timers still pending are kept for the next loop().
     long left = count.value_or(1);
-    while (!map.empty() && !map.stop_requested_ && left > 0) {
+    // (io_uring: sends of channels already closed are still in flight; they finish first.)
+    while ((!map.empty() || map.poller_->pending()) && !map.stop_requested_ && left > 0) {
         map.poll_once(wait);
         if (count) --left;
     }

@@ -27,8 +27,8 @@ constexpr int pool_group = 0;
     throw std::system_error(err, std::system_category(), what);
 }
 
-// How long the destructor waits for the kernel to give back what is still in flight.
-constexpr auto teardown_limit = std::chrono::seconds(1);
+// How long the destructor lets sends of closed channels finish before it cancels them.
+constexpr auto teardown_limit = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -72,23 +72,46 @@ uring_poller::uring_poller() {
 }
 
 uring_poller::~uring_poller() {
-    // Reads still armed would write into the pool, sends in flight read their bytes: cancel them
-    // all and wait (briefly) until the kernel has let go before the memory goes.
-    if (in_flight_ > 0) {
-        if (io_uring_sqe* e = io_uring_get_sqe(&ring_)) {
-            io_uring_prep_cancel64(e, 0, IORING_ASYNC_CANCEL_ANY);
-            io_uring_sqe_set_data64(e, op_ignore);
-            ++in_flight_;
+    // Reads and polls still armed are cancelled. Sends still in flight (a reply whose channel
+    // has closed) are given time to finish, as bytes in a closed socket's buffer would still go;
+    // then whatever is left is cancelled, and we wait (briefly) until the kernel has let go of
+    // the pool and the send buffers before the memory goes.
+    try {
+        for (size_t fd = 0; fd < fds_.size(); ++fd) {
+            const fd_state& s = fds_[fd];
+            if (!s.registered) continue;
+            if (s.recv_armed) {
+                io_uring_sqe* e = sqe();
+                io_uring_prep_cancel64(e, user_data(int(fd), s.gen, op_recv), 0);
+                io_uring_sqe_set_data64(e, op_ignore);
+            }
+            if (s.poll_armed) {
+                io_uring_sqe* e = sqe();
+                io_uring_prep_poll_remove(e, user_data(int(fd), s.gen, op_poll));
+                io_uring_sqe_set_data64(e, op_ignore);
+            }
         }
-        io_uring_submit(&ring_);
-        auto deadline = std::chrono::steady_clock::now() + teardown_limit;
-        while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
-            __kernel_timespec ts{0, 100'000'000};
-            io_uring_cqe* cqe = nullptr;
-            int r = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
-            if (r < 0 && r != -ETIME && r != -EINTR) break;
-            reap();
+        auto settle = [this](std::chrono::steady_clock::duration limit) {
+            auto deadline = std::chrono::steady_clock::now() + limit;
+            while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+                io_uring_submit(&ring_);  // a send continued in part is queued again
+                __kernel_timespec ts{0, 50'000'000};
+                io_uring_cqe* cqe = nullptr;
+                int r = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+                if (r < 0 && r != -ETIME && r != -EINTR) break;
+                reap();
+            }
+        };
+        settle(teardown_limit);
+        if (in_flight_ > 0) {
+            if (io_uring_sqe* e = io_uring_get_sqe(&ring_)) {
+                io_uring_prep_cancel64(e, 0, IORING_ASYNC_CANCEL_ANY);
+                io_uring_sqe_set_data64(e, op_ignore);
+                ++in_flight_;
+            }
+            settle(std::chrono::seconds(1));
         }
+    } catch (...) {
     }
     io_uring_queue_exit(&ring_);
     ::munmap(pool_ring_, pool_buffers * sizeof(io_uring_buf));
@@ -138,7 +161,21 @@ void uring_poller::remove(int fd) {
     ++s->gen;
     // Now, while the descriptor still names this socket: a send queued this pass must reach the
     // kernel before the caller closes it (or hands it to a thread).
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+    submit_all();
+}
+
+void uring_poller::submit_all() {
+    // Every queued request, or an exception: one left behind could name the descriptor after
+    // close(2), when the number may already belong to another socket.
+    while (io_uring_sq_ready(&ring_) > 0) {
+        int r = io_uring_submit(&ring_);
+        if (r >= 0 || r == -EINTR) continue;
+        if (r == -EBUSY || r == -EAGAIN) {
+            reap();  // the completion queue is full: make room
+            continue;
+        }
+        fail(-r, "io_uring_submit");
+    }
 }
 
 uint32_t uring_poller::wanted_poll_mask(const fd_state& s) const {
@@ -187,25 +224,47 @@ io_uring_sqe* uring_poller::sqe() {
 bool uring_poller::ready_now(const fd_state& s) const {
     if (s.stream)
         return (s.want_read && (s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs)) ||
-               (s.want_write && !s.send_busy) || (!s.want_read && s.revents != 0);
+               (s.want_write && !s.send_busy && !s.await_pollout) || (!s.want_read && s.revents != 0);
     return s.revents != 0;
+}
+
+// The poll a stream socket needs beside its read: POLLOUT after its owner's own system call
+// found the socket full; else, when it only writes, a watch for the hang-up (a poll for no
+// event still reports POLLHUP and POLLERR, as epoll would), since no read will see the peer go.
+bool uring_poller::stream_poll(const fd_state& s, uint32_t& mask) const {
+    if (s.want_write && s.await_pollout) {
+        mask = POLLOUT;
+        return true;
+    }
+    mask = 0;
+    return !s.want_read && s.want_write;
 }
 
 void uring_poller::arm(int fd, fd_state& s) {
     if (s.stream) {
-        if (!s.want_read && s.want_write && !s.poll_armed && s.revents == 0) {
-            // Writing only: no read will see the peer go, so watch for the hang-up (a poll for
-            // no event still reports POLLHUP and POLLERR), as epoll would report it.
-            io_uring_sqe* e = sqe();
-            io_uring_prep_poll_add(e, fd, 0);
-            io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_poll));
+        uint32_t mask = 0;
+        if (stream_poll(s, mask) && s.revents == 0) {
+            if (!s.poll_armed) {
+                io_uring_sqe* e = sqe();
+                io_uring_prep_poll_add(e, fd, mask);
+                io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_poll));
+            } else if (mask != s.poll_mask) {
+                // The hang-up watch becomes a wait for room (or back): change it in place.
+                io_uring_sqe* e = sqe();
+                io_uring_prep_poll_update(e, user_data(fd, s.gen, op_poll), user_data(fd, s.gen, op_poll),
+                                          mask, IORING_POLL_UPDATE_EVENTS);
+                io_uring_sqe_set_data64(e, op_ignore);
+            }
             s.poll_armed = true;
-            s.poll_mask = 0;
+            s.poll_mask = mask;
         }
         if (!s.want_read || s.recv_armed || s.stash_buf >= 0 || s.eof || s.recv_error || s.nobufs)
             return;
         io_uring_sqe* e = sqe();
         io_uring_prep_recv(e, fd, nullptr, pool_buffer_size, 0);
+        // Wait for bytes before taking a buffer: an idle connection holds none, and an empty
+        // pool then fails only a read that has something to read (which recv() reads itself).
+        e->ioprio |= IORING_RECVSEND_POLL_FIRST;
         e->flags |= IOSQE_BUFFER_SELECT;
         e->buf_group = pool_group;
         io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_recv));
@@ -255,7 +314,7 @@ void uring_poller::wait(int timeout_ms, std::vector<ready_event>& out) {
         ready_event ev{fd, false, false, false, false};
         if (s.stream) {
             ev.readable = s.want_read && (s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs);
-            ev.writable = s.want_write && !s.send_busy;
+            ev.writable = s.want_write && !s.send_busy && !s.await_pollout;
             if (!s.want_read && s.revents != 0) {
                 // The hang-up watch of a channel that only writes (a reading one learns of the
                 // end from its read, after the bytes before it).
@@ -285,14 +344,15 @@ void uring_poller::wait(int timeout_ms, std::vector<ready_event>& out) {
 }
 
 void uring_poller::reap() {
-    io_uring_cqe* cqe;
-    unsigned head, seen = 0;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-        complete(*cqe);
-        ++seen;
+    // One at a time, each marked seen before it is handled: were complete() to throw, no
+    // completion would be handled twice (a pool buffer given back twice corrupts the pool).
+    io_uring_cqe* cqe = nullptr;
+    while (io_uring_peek_cqe(&ring_, &cqe) == 0 && cqe) {
+        const io_uring_cqe c = *cqe;
+        io_uring_cqe_seen(&ring_, cqe);
+        if (in_flight_ > 0) --in_flight_;
+        complete(c);
     }
-    io_uring_cq_advance(&ring_, seen);
-    in_flight_ -= std::min<size_t>(in_flight_, seen);
 }
 
 void uring_poller::complete(const io_uring_cqe& c) {
@@ -334,6 +394,10 @@ void uring_poller::complete(const io_uring_cqe& c) {
             orphans_.erase(ud);  // the socket was removed; the kernel is done with the bytes
             return;
         }
+        if (c.res == -EINTR || c.res == -EAGAIN) {
+            queue_send(fd, *s);  // interrupted before anything went: again, as send(2) would be
+            return;
+        }
         if (c.res > 0) {
             s->send_pos += static_cast<size_t>(c.res);
             if (s->send_pos < s->send_buf.size()) {
@@ -357,6 +421,7 @@ void uring_poller::complete(const io_uring_cqe& c) {
         if (!s) return;
         s->poll_armed = false;
         if (c.res != -ECANCELED) s->revents = c.res < 0 ? uint32_t{POLLERR} : static_cast<uint32_t>(c.res);
+        if (s->revents & (POLLOUT | POLLERR | POLLHUP)) s->await_pollout = false;  // room, or news
         touch(fd, *s);
         return;
     case op_ignore:
@@ -444,6 +509,13 @@ void uring_poller::queue_send(int fd, fd_state& s) {
     io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_send));
 }
 
+void uring_poller::wait_writable(int fd) {
+    fd_state* s = find(fd);
+    if (!s || !s->stream || s->await_pollout) return;
+    s->await_pollout = true;
+    touch(fd, *s);  // the next wait arms the poll
+}
+
 void uring_poller::shutdown_write(int fd) {
     fd_state* s = find(fd);
     if (s && s->send_busy) {
@@ -471,6 +543,7 @@ std::string uring_poller::take_input(int fd) {
             reap();
         }
         s = &fds_[fd];
+        touch(fd, *s);  // should the channel read on after all (a refused hand-off), re-arm
     }
     std::string out;
     if (s->stash_buf >= 0) {

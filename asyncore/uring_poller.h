@@ -90,6 +90,12 @@ public:
     ssize_t send(int fd, const iovec* iov, size_t count, int flags);
     // shutdown(fd, SHUT_WR) once the send in flight, if any, has gone.
     void shutdown_write(int fd);
+    // The caller's own system call on fd (sendfile, a send with MSG_MORE) found the socket full:
+    // fd is not writable again until the kernel says there is room (a poll for POLLOUT).
+    void wait_writable(int fd);
+    // Sends of removed sockets still in flight: loop() runs until they are done, as a channel
+    // on the other backends stays open until its last bytes are in the socket.
+    bool pending() const override { return !orphans_.empty(); }
     // The delivered bytes recv() has not taken, after cancelling the read in flight (waiting for
     // it, so nothing arrives after this returns). For a hand-off of the socket to a thread.
     std::string take_input(int fd);
@@ -113,6 +119,7 @@ private:
         bool shutdown_pending = false;
         bool eof = false;             // the peer's end of file has arrived
         bool nobufs = false;          // the pool ran dry: recv() reads the socket itself
+        bool await_pollout = false;   // wait_writable(): not writable until POLLOUT
         uint32_t gen = 0;             // bumped by remove(): completions of an older socket are stale
         uint32_t poll_mask = 0;       // what the armed poll waits for
         uint32_t revents = 0;         // what the last poll completion reported, not yet delivered
@@ -138,6 +145,8 @@ private:
     void give_buffer(int id);
     void complete(const io_uring_cqe& c);
     void reap();
+    void submit_all();
+    bool stream_poll(const fd_state& s, uint32_t& mask) const;
     bool ready_now(const fd_state& s) const;
     uint32_t wanted_poll_mask(const fd_state& s) const;
 

@@ -23,6 +23,7 @@
 
 #include "asyncore/async_chat.h"
 #include "asyncore/socket_map.h"
+#include "test/backends.h"
 
 namespace chat_test {
 
@@ -101,7 +102,7 @@ inline std::pair<int, int> tcp_pair() {
     EXPECT_EQ(::listen(lfd, 1), 0);
     EXPECT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
     int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    EXPECT_EQ(::connect(peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(medusa_test::connect_through_eintr(peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     int conn = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
     ::close(lfd);
     int one = 1;

@@ -3,6 +3,8 @@
 // cannot have: the pool running dry, a close or a shutdown while a send is in flight, the bytes
 // read ahead of a socket that leaves the loop. Every other suite of test/asyncore and test/http
 // runs on this backend too (test/backends.h).
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 
 #include "asyncore/async_chat.h"
 #include "asyncore/dispatcher.h"
+#include "asyncore/producers.h"
 #include "asyncore/socket_map.h"
 #include "asyncore/uring_poller.h"
 #include "test/asyncore/async_chat_testutil.h"
@@ -191,6 +194,129 @@ TEST(UringBackend, AsyncChatsTakeInBufferIncludesWhatTheBackendReadAhead) {
     EXPECT_EQ(ch->records.size(), 1u);
     EXPECT_EQ(ch->take_in_buffer(), "two\nthree");
     ch->close();
+    ::close(peer);
+}
+
+// Counts the write events it is given while its file goes out through sendfile(2).
+class file_sender : public medusa::async_chat {
+public:
+    file_sender(int fd, socket_map& m) : async_chat(fd, m) {}
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override {}
+    void handle_write() override {
+        ++writes;
+        async_chat::handle_write();
+    }
+    int writes = 0;
+};
+
+// Sends an 8 MiB file to a peer that reads nothing for 30 passes of 10 ms, then everything.
+// Returns the write events the channel was given in those 30 passes.
+int writes_while_the_peer_does_not_read(backend b) {
+    char path[] = "/tmp/medusa-uring-file-XXXXXX";
+    int file = ::mkstemp(path);
+    EXPECT_GE(file, 0);
+    ::unlink(path);
+    std::string body(8 << 20, 'f');
+    EXPECT_EQ(::write(file, body.data(), body.size()), ssize_t(body.size()));
+    socket_map m(b);
+    auto [fd, peer] = chat_test::tcp_pair();
+    int small = 65536;
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto ch = medusa::make<file_sender>(fd, m);
+    ch->push("HEAD\r\n");
+    ch->push_with_producer(std::make_unique<medusa::file_producer>(file, 0, int64_t(body.size())));
+    for (int i = 0; i < 30; ++i) m.poll_once(std::chrono::milliseconds(10));
+    int writes = ch->writes;
+    std::string got;
+    EXPECT_TRUE(chat_test::pump(m, [&] {
+        chat_test::read_some(peer, got);
+        return got.size() >= body.size() + 6;
+    }, 20000ms));
+    EXPECT_TRUE(got == "HEAD\r\n" + body) << "got " << got.size() << " bytes";
+    medusa::close_all(m);
+    ::close(peer);
+    return writes;
+}
+
+TEST(UringBackend, AFileToAPeerThatDoesNotReadWaitsForRoomInsteadOfSpinning) {
+    REQUIRE_URING();
+    // sendfile(2) soon finds the socket full; from then on only a poll for room may make the
+    // channel writable again, as epoll would. (It was told writable on every pass before: 30
+    // write events here, a busy loop outside a test.)
+    int on_epoll = writes_while_the_peer_does_not_read(backend::epoll);
+    int on_uring = writes_while_the_peer_does_not_read(backend::uring);
+    EXPECT_LE(on_uring, on_epoll + 2) << "epoll gave " << on_epoll;
+    EXPECT_LT(on_uring, 15);
+}
+
+// Never reads: the buffer its bytes arrived in stays taken.
+class holder : public medusa::dispatcher {
+public:
+    holder(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
+    bool writable() override { return false; }
+    void handle_read() override { ++events; }
+    int events = 0;
+};
+
+TEST(UringBackend, AnEmptyPoolDoesNotWakeAnIdleConnection) {
+    REQUIRE_URING();
+    const unsigned n = uring_poller::pool_buffers;
+    nofile_limit limit;
+    if (limit.saved().rlim_max < 2 * n + 64) GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is too low";
+    ASSERT_TRUE(limit.set(2 * n + 64));
+    socket_map m(backend::uring);
+    std::vector<std::shared_ptr<holder>> holders;
+    std::vector<int> peers;
+    for (unsigned i = 0; i < n; ++i) {
+        sock_pair p;
+        ASSERT_GE(p.a, 0);
+        p.put("x");
+        peers.push_back(std::exchange(p.b, -1));
+        holders.push_back(medusa::make<holder>(m, p.release_a()));
+    }
+    sock_pair quiet;
+    auto idle = medusa::make<holder>(m, quiet.release_a());
+    ASSERT_TRUE(chat_test::pump(m, [&] {
+        for (auto& h : holders)
+            if (h->events == 0) return false;
+        return true;
+    }));
+    // Every pool buffer is held. The idle connection's read waits for bytes before it takes a
+    // buffer, so it is not failed (and its channel told "readable") pass after pass.
+    for (int i = 0; i < 10; ++i) m.poll_once(std::chrono::milliseconds(10));
+    EXPECT_EQ(idle->events, 0);
+    quiet.put("late");
+    ASSERT_TRUE(chat_test::pump(m, [&] { return idle->events > 0; }));
+    char buf[16];
+    EXPECT_EQ(idle->recv(buf, sizeof buf), 4) << "read from the socket itself: the pool is empty";
+    medusa::close_all(m);
+    for (int fd : peers) ::close(fd);
+}
+
+TEST(UringBackend, LoopRunsUntilTheLastSendOfAClosedChannelHasGone) {
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    auto [fd, peer] = chat_test::tcp_pair();
+    int small = 16384;
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto ch = medusa::make<closer>(fd, m);
+    std::string body(200000, 'b');
+    // Corked: the whole reply and the close are taken in one turn, so the channel is closed,
+    // and the map empty, while the ring still has the reply in flight.
+    ch->cork();
+    ch->push(body);
+    ch->close_when_done();
+    ch->uncork();
+    std::string got;
+    m.call_every(std::chrono::milliseconds(2), [&] { chat_test::read_some(peer, got); });
+    ASSERT_TRUE(run_bounded(m, 10000ms)) << "loop() did not return";
+    while (chat_test::read_some(peer, got)) {
+        if (got.size() >= body.size()) break;
+    }
+    EXPECT_EQ(got.size(), body.size());
     ::close(peer);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "http/request_parser.h"
+#include "test/backends.h"
 
 namespace medusa::http::testing {
 
@@ -52,7 +53,7 @@ public:
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        if (medusa_test::connect_through_eintr(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
             throw std::runtime_error("connect");
     }
     ~client() {

@@ -554,7 +554,7 @@ TEST(http_server_listeners, ipv6_and_unix_domain) {
     if (v6) {
         int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
         address a = address::inet("::1", v6->port());
-        ASSERT_EQ(::connect(fd, a.sa(), a.len()), 0);
+        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
         std::string got = exchange(fd);
         EXPECT_TRUE(got.starts_with("HTTP/1.0 200 OK\r\n")) << got;
         EXPECT_TRUE(got.ends_with(index_html));
@@ -562,7 +562,7 @@ TEST(http_server_listeners, ipv6_and_unix_domain) {
     {
         int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
         address a = address::unix_path(path);
-        ASSERT_EQ(::connect(fd, a.sa(), a.len()), 0);
+        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
         std::string got = exchange(fd);
         EXPECT_TRUE(got.starts_with("HTTP/1.0 200 OK\r\n")) << got;
         EXPECT_TRUE(got.ends_with(index_html));

@@ -29,6 +29,7 @@
 #include "asyncore/async_chat.h"
 #include "asyncore/dispatcher.h"
 #include "asyncore/socket_map.h"
+#include "test/backends.h"
 
 namespace medusa::thread::testing {
 
@@ -116,7 +117,7 @@ public:
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        return ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+        return medusa_test::connect_through_eintr(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
     }
     static int try_connect(uint16_t port) {
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
