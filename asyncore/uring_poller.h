@@ -11,11 +11,12 @@
 // The model stays asyncore's: readiness events, readable()/writable(), handle_read() calling
 // recv(). For a connected stream socket (an accepted connection; a connected socketpair) the
 // poller emulates readiness from completions:
-//   - read interest keeps one recv in flight, into a buffer the kernel picks from a shared pool
-//     (so an idle connection holds no buffer). Its completion is the readable event, and
-//     dispatcher::recv() hands out those bytes without a system call. Only one read is ever
-//     outstanding, so a connection that stops reading (paused, over its high-water mark) holds at
-//     most one buffer; the rest waits in the kernel under TCP flow control.
+//   - read interest keeps one recv in flight, which waits for bytes before it takes a buffer
+//     from a shared pool (so an idle connection holds none). Its completion is the readable
+//     event, and dispatcher::recv() hands out those bytes without a system call. Only one read is
+//     ever outstanding, so a connection that stops reading (paused, over its high-water mark)
+//     holds at most one buffer; the rest waits in the kernel under TCP flow control. When the
+//     pool is empty the read fails with bytes waiting, and recv() reads them with the system call.
 //   - send() copies the bytes and queues one send; it returns at once, as if the socket took
 //     them all. While it is in flight the socket is not writable, and its completion is the
 //     writable event: a peer that does not read holds one send, never an unbounded queue.
@@ -31,9 +32,12 @@
 //     then reads the peer end must run a pass in between;
 //   - sendfile(2) and a send that must be followed by one (MSG_MORE) are done by the caller as
 //     system calls, which is safe whenever busy() is false (nothing of ours is in the socket's
-//     way); async_chat does exactly that;
+//     way); when such a call finds the socket full the caller says wait_writable(), and a poll
+//     for POLLOUT decides when the socket is writable again. async_chat does exactly that;
 //   - remove() submits what is queued before the descriptor is closed, so a reply pushed just
 //     before close() still leaves, and cancels the read so the socket does not outlive close(2);
+//     loop() keeps running until such sends are done (pending()), and the destructor gives them
+//     two seconds before it cancels them;
 //   - take_input() returns what the kernel delivered but recv() has not yet taken, for a socket
 //     handed to a thread;
 //   - the loop's thread should be the one that submits (it is, unless a map is used or
