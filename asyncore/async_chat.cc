@@ -560,18 +560,12 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     // On the io_uring backend the bytes are queued with the next submission, unless a file
     // follows: then send(2) with MSG_MORE below, as on the other backends (nothing of ours is
     // in flight, so the order holds).
-    uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno());
-    if (ring) {
-        if (ring->busy(fileno())) return send_result::blocked;
+    uring_poller* u = ring();
+    if (u) {
+        if (u->busy(fileno())) return send_result::blocked;
         if (!file_follows) {
-            // The ring copies what it takes: a turn's budget at most, so a channel queueing
-            // megabytes holds one turn's copy, not all of it.
-            if (total > budget) {
-                size_t over = total - budget;
-                iov[count - 1].iov_len -= over;
-                total = budget;
-            }
-            n = ring->send(fileno(), iov, count, 0);
+            // (The ring copies at most uring_poller::max_send of it: the rest waits its turn.)
+            n = u->send(fileno(), iov, count, 0);
             if (n < 0) return send_error(errno, "send");
             return sent(static_cast<size_t>(n), total);
         }
@@ -604,7 +598,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     send_result r = n < 0 ? send_error(errno, not_socket_ ? "writev" : count == 1 ? "send" : "sendmsg")
                           : sent(static_cast<size_t>(n), total);
     // Our own call found the socket full: on io_uring, only a poll can say when it has room.
-    if (r == send_result::blocked && ring) ring->wait_writable(fileno());
+    if (r == send_result::blocked && u) u->wait_writable(fileno());
     return r;
 }
 
@@ -629,8 +623,8 @@ async_chat::send_result async_chat::sent(size_t n, size_t total) {
 async_chat::send_result async_chat::send_file(producer& p, const producer::file_range& r,
                                               size_t budget) {
     // On the io_uring backend, sendfile(2) waits for our bytes in flight to have gone first.
-    uring_poller* ring = not_socket_ ? nullptr : map().ring_for(fileno());
-    if (ring && ring->busy(fileno())) return send_result::blocked;
+    uring_poller* u = ring();
+    if (u && u->busy(fileno())) return send_result::blocked;
     size_t want = static_cast<size_t>(std::min<uint64_t>(r.length, std::max<size_t>(budget, 1)));
     off_t offset = r.offset;
     ssize_t n;
@@ -641,18 +635,19 @@ async_chat::send_result async_chat::send_file(producer& p, const producer::file_
         } while (n < 0 && errno == EINTR);
         if (n < 0 && errno == EPIPE) block.raised();
     }
+    send_result result;
     if (n < 0) {
-        send_result e = send_error(errno, "sendfile");
-        if (e == send_result::blocked && ring) ring->wait_writable(fileno());
-        return e;
-    }
-    if (n == 0)  // the file is shorter than the length promised (truncated meanwhile)
+        result = send_error(errno, "sendfile");
+    } else if (n == 0) {  // the file is shorter than the length promised (truncated meanwhile)
         throw std::runtime_error(fmt::format("sendfile(fd {}, file fd {}): file ended {} bytes early",
                                              fileno(), r.fd, r.length));
-    p.consumed(static_cast<uint64_t>(n));
-    if (static_cast<size_t>(n) == want) return send_result::progress;
-    if (ring) ring->wait_writable(fileno());  // the socket is full: a poll says when it has room
-    return send_result::blocked;
+    } else {
+        p.consumed(static_cast<uint64_t>(n));
+        result = static_cast<size_t>(n) == want ? send_result::progress : send_result::blocked;
+    }
+    // The socket is full: on io_uring, only a poll can say when it has room.
+    if (result == send_result::blocked && u) u->wait_writable(fileno());
+    return result;
 }
 
 async_chat::send_result async_chat::send_error(int err, const char* call) {

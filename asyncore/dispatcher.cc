@@ -326,9 +326,9 @@ ssize_t dispatcher::send(const void* data, size_t n) {
         // MSG_NOSIGNAL: a peer that closed must cost a channel (EPIPE), not the process
         // (SIGPIPE's default action is to terminate).
         ssize_t r;
-        if (uring_poller* ring = map_->ring_for(fd_)) {
+        if (uring_poller* u = ring()) {
             iovec piece{const_cast<void*>(data), n};
-            r = ring->send(fd_, &piece, 1, 0);
+            r = u->send(fd_, &piece, 1, 0);
         } else {
             r = is_socket_ ? ::send(fd_, data, n, MSG_NOSIGNAL) : ::write(fd_, data, n);
         }
@@ -348,8 +348,8 @@ ssize_t dispatcher::recv(void* buf, size_t n) {
     if (fd_ < 0 || n == 0) return 0;
     for (;;) {
         ssize_t r;
-        if (uring_poller* ring = map_->ring_for(fd_))
-            r = ring->recv(fd_, buf, n);
+        if (uring_poller* u = ring())
+            r = u->recv(fd_, buf, n);
         else
             r = is_socket_ ? ::recv(fd_, buf, n, 0) : ::read(fd_, buf, n);
         if (r > 0) return r;
@@ -382,22 +382,24 @@ void dispatcher::close() {
     sock_type_ = 0;
 }
 
+uring_poller* dispatcher::ring() const { return in_map_ && fd_ >= 0 ? map_->ring_for(fd_) : nullptr; }
+
 void dispatcher::shutdown_write() {
     if (fd_ < 0) return;
-    if (uring_poller* ring = in_map_ ? map_->ring_for(fd_) : nullptr)
-        ring->shutdown_write(fd_);
+    if (uring_poller* r = ring())
+        r->shutdown_write(fd_);
     else
         ::shutdown(fd_, SHUT_WR);
 }
 
 bool dispatcher::sending() const {
-    uring_poller* ring = in_map_ && fd_ >= 0 ? map_->ring_for(fd_) : nullptr;
-    return ring && ring->busy(fd_);
+    uring_poller* r = ring();
+    return r && r->busy(fd_);
 }
 
 std::string dispatcher::take_delivered_input() {
-    uring_poller* ring = in_map_ && fd_ >= 0 ? map_->ring_for(fd_) : nullptr;
-    return ring ? ring->take_input(fd_) : std::string();
+    uring_poller* r = ring();
+    return r ? r->take_input(fd_) : std::string();
 }
 
 // --- the map -----------------------------------------------------------------------------------

@@ -140,6 +140,9 @@ public:
     virtual std::string repr() const;
 
 protected:
+    // The io_uring poller when it does this channel's I/O (uring backend, a stream socket in
+    // the map), else null: then the system calls are the channel's own.
+    uring_poller* ring() const;
     // For file_dispatcher: adopt a non-socket descriptor (made non-blocking, connected);
     // send()/recv() then use write(2)/read(2).
     void set_file(int fd);

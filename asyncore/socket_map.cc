@@ -110,7 +110,7 @@ void socket_map::add(int fd, std::shared_ptr<dispatcher> d) {
     if (!d) throw std::invalid_argument("socket_map::add: null channel");
     if (channels_.contains(fd))
         throw std::logic_error(fmt::format("socket_map::add: fd {} is already in the map", fd));
-    register_fd(fd, *d);  // may throw (select, fd >= FD_SETSIZE): the map stays as it was
+    register_fd(*poller_, fd, *d);  // may throw (select, fd >= FD_SETSIZE): the map stays as it was
     try {
         auto& e = channels_.insert(fd);
         e.channel = std::move(d);
@@ -131,11 +131,11 @@ void socket_map::remove(int fd) {
     channels_.erase(fd);
 }
 
-void socket_map::register_fd(int fd, const dispatcher& d) {
+void socket_map::register_fd(poller& p, int fd, const dispatcher& d) {
     if (d.stream_)
-        poller_->add_stream(fd);
+        p.add_stream(fd);
     else
-        poller_->add(fd);
+        p.add(fd);
 }
 
 uring_poller* socket_map::ring_stream(int fd) const { return ring_->is_stream(fd) ? ring_ : nullptr; }
@@ -171,12 +171,7 @@ void socket_map::set_backend(backend b) {
     auto p = make_poller(b);
     // Throws before anything changed. (Bytes an old io_uring poller delivered but nobody read
     // are lost with it: change backends before the loop first runs.)
-    channels_.for_each([&](int fd, entry& e) {
-        if (e.channel->stream_)
-            p->add_stream(fd);
-        else
-            p->add(fd);
-    });
+    channels_.for_each([&](int fd, entry& e) { register_fd(*p, fd, *e.channel); });
     poller_ = std::move(p);
     ring_ = poller_->ring();
     // The new poller knows no interest yet: ask every channel again.

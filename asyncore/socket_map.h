@@ -137,7 +137,7 @@ private:
     std::optional<clock::duration> next_timer_delay();
     void bury_the_dead();
     void evict_remaining();
-    void register_fd(int fd, const dispatcher& d);
+    static void register_fd(poller& p, int fd, const dispatcher& d);
     uring_poller* ring_stream(int fd) const;
 
     std::unique_ptr<poller> poller_;

@@ -77,20 +77,8 @@ uring_poller::~uring_poller() {
     // then whatever is left is cancelled, and we wait (briefly) until the kernel has let go of
     // the pool and the send buffers before the memory goes.
     try {
-        for (size_t fd = 0; fd < fds_.size(); ++fd) {
-            const fd_state& s = fds_[fd];
-            if (!s.registered) continue;
-            if (s.recv_armed) {
-                io_uring_sqe* e = sqe();
-                io_uring_prep_cancel64(e, user_data(int(fd), s.gen, op_recv), 0);
-                io_uring_sqe_set_data64(e, op_ignore);
-            }
-            if (s.poll_armed) {
-                io_uring_sqe* e = sqe();
-                io_uring_prep_poll_remove(e, user_data(int(fd), s.gen, op_poll));
-                io_uring_sqe_set_data64(e, op_ignore);
-            }
-        }
+        for (size_t fd = 0; fd < fds_.size(); ++fd)
+            if (fds_[fd].registered) cancel_armed(int(fd), fds_[fd]);
         auto settle = [this](std::chrono::steady_clock::duration limit) {
             auto deadline = std::chrono::steady_clock::now() + limit;
             while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -143,17 +131,8 @@ void uring_poller::enter(int fd, bool stream) {
 void uring_poller::remove(int fd) {
     fd_state* s = find(fd);
     if (!s) return;
-    if (s->recv_armed) {
-        // Else the read holds the socket open after close(2), and the peer never sees a FIN.
-        io_uring_sqe* e = sqe();
-        io_uring_prep_cancel64(e, user_data(fd, s->gen, op_recv), 0);
-        io_uring_sqe_set_data64(e, op_ignore);
-    }
-    if (s->poll_armed) {
-        io_uring_sqe* e = sqe();
-        io_uring_prep_poll_remove(e, user_data(fd, s->gen, op_poll));
-        io_uring_sqe_set_data64(e, op_ignore);
-    }
+    // Else an armed read holds the socket open after close(2), and the peer never sees a FIN.
+    cancel_armed(fd, *s);
     // A send in flight goes on after close(2): the kernel holds the socket until it is done.
     if (s->send_busy) orphans_.emplace(user_data(fd, s->gen, op_send), std::move(s->send_buf));
     release_stash(*s);
@@ -175,6 +154,19 @@ void uring_poller::submit_all() {
             continue;
         }
         fail(-r, "io_uring_submit");
+    }
+}
+
+void uring_poller::cancel_armed(int fd, const fd_state& s) {
+    if (s.recv_armed) {
+        io_uring_sqe* e = sqe();
+        io_uring_prep_cancel64(e, user_data(fd, s.gen, op_recv), 0);
+        io_uring_sqe_set_data64(e, op_ignore);
+    }
+    if (s.poll_armed) {
+        io_uring_sqe* e = sqe();
+        io_uring_prep_poll_remove(e, user_data(fd, s.gen, op_poll));
+        io_uring_sqe_set_data64(e, op_ignore);
     }
 }
 
@@ -223,7 +215,7 @@ io_uring_sqe* uring_poller::sqe() {
 
 bool uring_poller::ready_now(const fd_state& s) const {
     if (s.stream)
-        return (s.want_read && (s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs)) ||
+        return (s.want_read && input_waiting(s)) ||
                (s.want_write && !s.send_busy && !s.await_pollout) || (!s.want_read && s.revents != 0);
     return s.revents != 0;
 }
@@ -258,7 +250,7 @@ void uring_poller::arm(int fd, fd_state& s) {
             s.poll_armed = true;
             s.poll_mask = mask;
         }
-        if (!s.want_read || s.recv_armed || s.stash_buf >= 0 || s.eof || s.recv_error || s.nobufs)
+        if (!s.want_read || s.recv_armed || input_waiting(s))
             return;
         io_uring_sqe* e = sqe();
         io_uring_prep_recv(e, fd, nullptr, pool_buffer_size, 0);
@@ -313,7 +305,7 @@ void uring_poller::wait(int timeout_ms, std::vector<ready_event>& out) {
         }
         ready_event ev{fd, false, false, false, false};
         if (s.stream) {
-            ev.readable = s.want_read && (s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs);
+            ev.readable = s.want_read && input_waiting(s);
             ev.writable = s.want_write && !s.send_busy && !s.await_pollout;
             if (!s.want_read && s.revents != 0) {
                 // The hang-up watch of a channel that only writes (a reading one learns of the
@@ -490,11 +482,14 @@ ssize_t uring_poller::send(int fd, const iovec* iov, size_t count, int flags) {
     }
     size_t total = 0;
     for (size_t i = 0; i < count; ++i) total += iov[i].iov_len;
+    total = std::min(total, max_send);
     if (total == 0) return 0;
     // At least 64 bytes, so the string keeps its bytes on the heap: the kernel reads them at an
     // address taken now, and fds_ may move its elements when it grows.
     s->send_buf = buffer_stock::take(std::max<size_t>(total, 64));
-    for (size_t i = 0; i < count; ++i) s->send_buf.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    for (size_t i = 0; i < count && s->send_buf.size() < total; ++i)
+        s->send_buf.append(static_cast<const char*>(iov[i].iov_base),
+                           std::min(iov[i].iov_len, total - s->send_buf.size()));
     s->send_pos = 0;
     s->send_flags = flags;
     s->send_busy = true;

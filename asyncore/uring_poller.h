@@ -89,8 +89,9 @@ public:
     // A send is queued or in flight: the socket is not writable yet.
     bool busy(int fd) const { return is_stream(fd) && fds_[fd].send_busy; }
     // Queue the pieces as one send (flags as send(2); MSG_NOSIGNAL is always added). Returns
-    // their total, or -1 with errno: EAGAIN while busy(), or the error an earlier send ended in
-    // (EPIPE, ECONNRESET...), which stays until the descriptor is removed.
+    // the bytes taken (their total, or max_send when they are more: the copy is bounded), or -1
+    // with errno: EAGAIN while busy(), or the error an earlier send ended in (EPIPE,
+    // ECONNRESET...), which stays until the descriptor is removed.
     ssize_t send(int fd, const iovec* iov, size_t count, int flags);
     // shutdown(fd, SHUT_WR) once the send in flight, if any, has gone.
     void shutdown_write(int fd);
@@ -107,6 +108,8 @@ public:
     // Buffers in the shared receive pool, and their size.
     static constexpr unsigned pool_buffers = 512;
     static constexpr unsigned pool_buffer_size = 4096;
+    // The most one send() copies (async_chat's send turn).
+    static constexpr size_t max_send = 256 << 10;
 
 private:
     enum op_kind : uint64_t { op_recv = 1, op_send = 2, op_poll = 3, op_ignore = 4 };
@@ -152,6 +155,10 @@ private:
     void submit_all();
     bool stream_poll(const fd_state& s, uint32_t& mask) const;
     bool ready_now(const fd_state& s) const;
+    static bool input_waiting(const fd_state& s) {
+        return s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs;
+    }
+    void cancel_armed(int fd, const fd_state& s);
     uint32_t wanted_poll_mask(const fd_state& s) const;
 
     io_uring ring_{};

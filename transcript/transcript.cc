@@ -17,16 +17,10 @@ namespace {
 
 constexpr std::string_view known_keys[] = {"title", "fixture", "protocol", "source"};
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-std::string_view trim_blanks_and_cr(std::string_view s) {
-    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+// Blanks off both ends: spaces and tabs, or another set.
+std::string_view trim(std::string_view s, std::string_view blanks = " \t") {
+    while (!s.empty() && blanks.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
+    while (!s.empty() && blanks.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
     return s;
 }
 
@@ -116,7 +110,7 @@ private:
         }
         // CRs go with the blanks: "@ k: v\r\r " would otherwise keep CRs that write() ends the
         // line with and the next parse strips (a fuzzer-found round-trip break).
-        std::string value(trim_blanks_and_cr(rest.substr(colon + 1)));
+        std::string value(trim(rest.substr(colon + 1), " \t\r"));
         if (!t_.steps.empty()) {
             report(n, fmt::format("metadata '{}' after the first step (put `@` lines before the first `>`)", key),
                    false);

@@ -47,6 +47,37 @@ TEST(UringBackend, AvailableHere) {
         if (!medusa::backend_available(backend::uring)) GTEST_SKIP() << "no io_uring here"; \
     } while (0)
 
+// Reads nothing itself: what the backend read for it stays in the pool (for the test to take).
+class idle_reader : public medusa::dispatcher {
+public:
+    idle_reader(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
+    bool writable() override { return false; }
+    void handle_read() override { ++events; }
+    int events = 0;
+};
+
+// n channels of type T, each on a socket pair whose other end has written "#i"; the other ends
+// go to `peers`. Empty when the descriptors cannot be had (the caller skips).
+template <class T>
+std::vector<std::shared_ptr<T>> channels_with_bytes(socket_map& m, unsigned n, std::vector<int>& peers) {
+    std::vector<std::shared_ptr<T>> channels;
+    for (unsigned i = 0; i < n; ++i) {
+        sock_pair p;
+        if (p.a < 0) return {};
+        p.put("#" + std::to_string(i));
+        peers.push_back(std::exchange(p.b, -1));
+        channels.push_back(medusa::make<T>(m, p.release_a()));
+    }
+    return channels;
+}
+
+template <class T>
+bool every_one_told(const std::vector<std::shared_ptr<T>>& channels) {
+    for (auto& c : channels)
+        if (c->events == 0) return false;
+    return true;
+}
+
 // Reads only from its second event on: until then, what the kernel delivered stays in the pool.
 class hoarder : public medusa::dispatcher {
 public:
@@ -69,22 +100,12 @@ TEST(UringBackend, WhenThePoolRunsDryTheRestAreReadWithTheSystemCall) {
     if (limit.saved().rlim_max < 2 * n + 64) GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is too low";
     ASSERT_TRUE(limit.set(2 * n + 64));
     socket_map m(backend::uring);
-    std::vector<std::shared_ptr<hoarder>> channels;
     std::vector<int> peers;
-    for (unsigned i = 0; i < n; ++i) {
-        sock_pair p;
-        ASSERT_GE(p.a, 0);
-        p.put("#" + std::to_string(i));
-        peers.push_back(std::exchange(p.b, -1));
-        channels.push_back(medusa::make<hoarder>(m, p.release_a()));
-    }
+    auto channels = channels_with_bytes<hoarder>(m, n, peers);
+    ASSERT_EQ(channels.size(), n);
     // Every channel is told once and keeps its bytes where they are: the pool's 512 buffers
     // hold the first ones, and the reads after them find the pool empty.
-    ASSERT_TRUE(chat_test::pump(m, [&] {
-        for (auto& c : channels)
-            if (c->events == 0) return false;
-        return true;
-    }));
+    ASSERT_TRUE(chat_test::pump(m, [&] { return every_one_told(channels); }));
     // Now they read: from the pool, or (the ones that found it empty) from the socket.
     ASSERT_TRUE(chat_test::pump(m, [&] {
         for (auto& c : channels)
@@ -148,15 +169,6 @@ TEST(UringBackend, ShutdownWriteWaitsForTheSendInFlight) {
     medusa::close_all(m);
     ::close(peer);
 }
-
-// Reads nothing itself: the test takes what the backend read for it.
-class idle_reader : public medusa::dispatcher {
-public:
-    idle_reader(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
-    bool writable() override { return false; }
-    void handle_read() override { ++events; }
-    int events = 0;
-};
 
 TEST(UringBackend, BytesReadAheadGoWithASocketThatLeavesTheLoop) {
     REQUIRE_URING();
@@ -251,15 +263,6 @@ TEST(UringBackend, AFileToAPeerThatDoesNotReadWaitsForRoomInsteadOfSpinning) {
     EXPECT_LT(on_uring, 15);
 }
 
-// Never reads: the buffer its bytes arrived in stays taken.
-class holder : public medusa::dispatcher {
-public:
-    holder(socket_map& m, int fd) : dispatcher(m) { set_socket(fd); }
-    bool writable() override { return false; }
-    void handle_read() override { ++events; }
-    int events = 0;
-};
-
 TEST(UringBackend, AnEmptyPoolDoesNotWakeAnIdleConnection) {
     REQUIRE_URING();
     const unsigned n = uring_poller::pool_buffers;
@@ -267,22 +270,12 @@ TEST(UringBackend, AnEmptyPoolDoesNotWakeAnIdleConnection) {
     if (limit.saved().rlim_max < 2 * n + 64) GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is too low";
     ASSERT_TRUE(limit.set(2 * n + 64));
     socket_map m(backend::uring);
-    std::vector<std::shared_ptr<holder>> holders;
     std::vector<int> peers;
-    for (unsigned i = 0; i < n; ++i) {
-        sock_pair p;
-        ASSERT_GE(p.a, 0);
-        p.put("x");
-        peers.push_back(std::exchange(p.b, -1));
-        holders.push_back(medusa::make<holder>(m, p.release_a()));
-    }
+    auto holders = channels_with_bytes<idle_reader>(m, n, peers);
+    ASSERT_EQ(holders.size(), n);
     sock_pair quiet;
-    auto idle = medusa::make<holder>(m, quiet.release_a());
-    ASSERT_TRUE(chat_test::pump(m, [&] {
-        for (auto& h : holders)
-            if (h->events == 0) return false;
-        return true;
-    }));
+    auto idle = medusa::make<idle_reader>(m, quiet.release_a());
+    ASSERT_TRUE(chat_test::pump(m, [&] { return every_one_told(holders); }));
     // Every pool buffer is held. The idle connection's read waits for bytes before it takes a
     // buffer, so it is not failed (and its channel told "readable") pass after pass.
     for (int i = 0; i < 10; ++i) m.poll_once(std::chrono::milliseconds(10));
