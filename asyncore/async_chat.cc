@@ -385,6 +385,11 @@ void async_chat::close_when_done() {
     interest_changed();
 }
 
+void async_chat::shutdown_when_done() {
+    out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, nullptr, true});
+    if (!corked_) initiate_send();
+}
+
 void async_chat::discard_buffers() {
     in_buffer_.clear();
     in_pos_ = in_scratch_ ? in_scratch_len_ : 0;
@@ -474,6 +479,11 @@ void async_chat::send_queue() {
             close();
             return;
         }
+        if (head.shutdown) {
+            out_queue_.pop_front();
+            shutdown_write();
+            continue;
+        }
         if (head.hook) {
             // Everything before it has gone. (Off the queue first: the hook may push or close.)
             std::shared_ptr<send_hook> hook = std::move(head.hook);
@@ -551,10 +561,17 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
     // A header block followed by a file sent with sendfile(2): MSG_MORE lets the kernel put the
     // head and the file's first bytes in one segment instead of sending the head alone (with
     // TCP_NODELAY it would leave at once as a small packet of its own).
-    bool file_follows = false;
+    bool file_follows = false, fin_follows = false;
     if (count < out_queue_.size() && total < budget) {
         const out_item& next = out_queue_[count];
         file_follows = next.prod && next.prod->ready() && next.prod->sendfile_source() != nullptr;
+        // The same for a half-close (past the hooks before it, which send nothing): shutdown(2)
+        // puts the FIN on the held segment and sends it.
+        for (size_t i = count; i < out_queue_.size() && !fin_follows; ++i) {
+            const out_item& it = out_queue_[i];
+            if (!it.hook && !it.shutdown) break;
+            fin_follows = it.shutdown;
+        }
     }
     ssize_t n;
     // On the io_uring backend the bytes are queued with the next submission, unless a file
@@ -574,7 +591,7 @@ async_chat::send_result async_chat::send_bytes(size_t budget) {
         if (!not_socket_) {
             // sendmsg (or send) rather than writev: only they take MSG_NOSIGNAL (a vanished peer
             // gives EPIPE, not a SIGPIPE that kills the server).
-            const int flags = MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0);
+            const int flags = MSG_NOSIGNAL | (file_follows || fin_follows ? MSG_MORE : 0);
             if (count == 1) {
                 // One piece (a small reply gathered into one buffer): send(2) spares the kernel
                 // copying in a msghdr and an iovec array.

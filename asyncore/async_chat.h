@@ -111,6 +111,12 @@ public:
     // Close once everything queued before this call has been sent (output pushed after it is
     // never sent). The close happens in the loop, not inside this call.
     void close_when_done();
+    // Half-close once everything queued before this call has been sent: shutdown(SHUT_WR), so
+    // the peer reads its end of file after the last byte, while this side goes on reading (an
+    // HTTP server's lingering close). Bytes sent just before it go with MSG_MORE, and the FIN
+    // leaves in their segment rather than in one of its own. Output pushed after it is not sent:
+    // the socket refuses it (EPIPE), which ends in handle_close().
+    void shutdown_when_done();
     // Drop buffered input and queued output (asynchat.discard_buffers).
     void discard_buffers();
     // Send as much of the queue as the socket takes now (push() calls it). A peer that has gone
@@ -168,7 +174,8 @@ private:
         bool close = false;
         std::shared_ptr<const std::string> shared;  // bytes kept elsewhere (data is then empty)
         std::shared_ptr<send_hook> hook;
-        bool is_bytes() const { return !prod && !close && !hook; }
+        bool shutdown = false;  // shutdown_when_done()
+        bool is_bytes() const { return !prod && !close && !hook && !shutdown; }
         std::string_view bytes() const { return shared ? std::string_view(*shared) : data; }
     };
     enum class send_result { progress, blocked, failed };

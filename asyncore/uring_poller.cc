@@ -307,10 +307,18 @@ void uring_poller::wait(int timeout_ms, std::vector<ready_event>& out) {
         if (s.stream) {
             ev.readable = s.want_read && input_waiting(s);
             ev.writable = s.want_write && !s.send_busy && !s.await_pollout;
+            if (s.send_error != 0 && !s.send_error_told && !ev.readable) {
+                // A send that failed after send() had taken its bytes (the peer gone, or output
+                // after our half-close): the channel hears it as a hang-up, as the EPIPE of a
+                // send(2) of its own would have ended in handle_close(). (Input still waiting
+                // is read first.)
+                s.send_error_told = true;
+                ev.hangup = true;
+            }
             if (!s.want_read && s.revents != 0) {
                 // The hang-up watch of a channel that only writes (a reading one learns of the
                 // end from its read, after the bytes before it).
-                ev.hangup = (s.revents & (POLLHUP | POLLNVAL)) != 0;
+                ev.hangup = ev.hangup || (s.revents & (POLLHUP | POLLNVAL)) != 0;
                 ev.expt = (s.revents & POLLERR) != 0;
             }
             s.revents = 0;

@@ -132,6 +132,7 @@ private:
         uint32_t revents = 0;         // what the last poll completion reported, not yet delivered
         int recv_error = 0;
         int send_error = 0;
+        bool send_error_told = false;  // the channel has heard of it (a hang-up)
         int stash_buf = -1;           // pool buffer holding delivered bytes, -1 when none
         uint32_t stash_pos = 0, stash_len = 0;
         std::string send_buf;         // the bytes of the send in flight

@@ -60,17 +60,13 @@ std::string_view last_coding(std::string_view te) {
     return t;
 }
 
-// Queued after a connection's last reply: when the channel reaches it, everything before it has
-// been written to the socket, and the channel starts its lingering close.
-class linger_hook : public producer {
+// Queued after a connection's last reply and its half-close: when the channel reaches it, the
+// reply and the FIN are in the socket, and the channel starts its lingering close.
+class linger_hook final : public send_hook {
 public:
     explicit linger_hook(std::weak_ptr<http_channel> ch) : channel_(std::move(ch)) {}
-    std::string more() override {
-        if (auto ch = channel_.lock()) {
-            channel_.reset();
-            ch->begin_linger();
-        }
-        return {};
+    void sent() override {
+        if (auto ch = channel_.lock()) ch->begin_linger();
     }
 
 private:
@@ -596,19 +592,23 @@ void http_channel::close_after_reply(http_request& r) {
 void http_channel::close_after_output() {
     if (linger_queued_ || closed()) return;
     linger_queued_ = true;
-    push_with_producer(std::make_unique<linger_hook>(
+    cork();  // both queued before the send: the reply's last bytes then carry the FIN
+    shutdown_when_done();
+    push_hook(std::make_shared<linger_hook>(
         std::static_pointer_cast<http_channel>(shared_from_this())));
+    uncork();
 }
 
 void http_channel::begin_linger() {
     if (closed()) return;
-    // The reply is in the socket. Closing now, with client bytes still arriving (the rest of an
-    // oversized request, a pipelined request after an HTTP/1.0 one), would make the kernel send
-    // a reset, and a reset can destroy the reply before the client reads it. So: send FIN, keep
-    // reading and dropping, and close on the client's EOF or after linger_time.
-    shutdown_write();
+    // The reply is in the socket, and our FIN behind it (shutdown_when_done). Closing now, with
+    // client bytes still arriving (the rest of an oversized request, a pipelined request after
+    // an HTTP/1.0 one), would make the kernel send a reset, and a reset can destroy the reply
+    // before the client reads it. So: keep reading and dropping, and close on the client's EOF
+    // or after linger_time.
     lingering_ = true;
     enter_closing();
+    map().read_soon(fileno());  // the client may have closed already
     std::weak_ptr<dispatcher> weak = weak_from_this();
     linger_timer_ = map().call_later(linger_time, [weak] {
         auto self = weak.lock();

@@ -371,8 +371,14 @@ void http_request::done() {
     // The access log line, once all of it has gone (sent()).
     log_bytes_ = fixed;
     ch->push_hook(std::shared_ptr<send_hook>(shared_from_this(), static_cast<send_hook*>(this)));
-    ch->uncork();
-    ch->reply_queued(*this, d.close);
+    if (d.close) {
+        // The half-close is queued under the cork too: its FIN leaves in the reply's last segment.
+        ch->reply_queued(*this, true);
+        ch->uncork();
+    } else {
+        ch->uncork();
+        ch->reply_queued(*this, false);
+    }
 }
 
 void http_request::sent() { log(log_bytes_); }

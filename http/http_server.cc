@@ -84,6 +84,14 @@ void http_server::start(const address& where) {
     if (where.family() != AF_UNIX) set_reuse_addr();
     bind(where);
     listen(1024);
+    // Replies leave as soon as they are written (no Nagle stall behind a small last segment).
+    // Linux gives an accepted socket its listener's TCP_NODELAY: set once here, it spares a
+    // setsockopt(2) per connection; accept() sets it on each where the listener refused it.
+    if (where.family() == AF_INET || where.family() == AF_INET6) {
+        int one = 1;
+        nodelay_inherited_ =
+            ::setsockopt(fileno(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+    }
     address bound = address::local_of(fileno());
     ip_ = bound.host();
     port_ = bound.port();
@@ -117,16 +125,21 @@ void http_server::handle_accept() {
         auto conn = accept();
         if (!conn) break;
         total_clients.increment();
-        if (conn->addr.family() == AF_INET || conn->addr.family() == AF_INET6) {
+        if (!nodelay_inherited_ &&
+            (conn->addr.family() == AF_INET || conn->addr.family() == AF_INET6)) {
             int one = 1;
             ::setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
+        int fd = conn->fd;
         try {
             make<http_channel>(*this, *conn);
         } catch (const std::exception& e) {
             log_info(fmt::format("cannot serve {}: {}", conn->addr.to_string(), e.what()),
                      "error");
+            continue;
         }
+        // The request usually came with the connection: serve it now (see read_now()).
+        map().read_now(fd);
     }
 }
 

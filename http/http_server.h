@@ -109,6 +109,7 @@ private:
     std::string ip_;
     uint16_t port_ = 0;
     timer_id maintenance_timer_ = 0;
+    bool nodelay_inherited_ = false;  // the listener has TCP_NODELAY; accepted sockets inherit it
 };
 
 // medusa's english_bytes, joined as the status page shows it: 1500 -> "1 KB476 B".

@@ -443,6 +443,51 @@ TEST_P(AsyncChatOutput, HookIsNotToldWhenTheChannelClosesFirst) {
     ::close(peer);
 }
 
+TEST_P(AsyncChatOutput, ShutdownWhenDoneHalfClosesAfterEverythingAndKeepsReading) {
+    // The peer reads every byte pushed before shutdown_when_done(), then its end of file; the
+    // channel stays open and still hears the peer, until the peer closes.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 16384);  // partial sends: the FIN waits for all of it
+    auto ch = medusa::make<replier>(fd, m);
+    const std::string body = pattern(300000, 5);
+    ch->push("HEAD\r\n");
+    ch->push(std::string(body));
+    ch->shutdown_when_done();
+
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); }, 20000ms)) << "no EOF";
+    EXPECT_TRUE(got == "HEAD\r\n" + body) << "got " << got.size() << " bytes";
+    EXPECT_FALSE(ch->closed()) << "a half-close is not a close";
+
+    chat_test::write_all(peer, "after the FIN\r\n");
+    ASSERT_TRUE(pump(m, [&] { return ch->requests == 1 || ch->closes > 0; }));
+    EXPECT_EQ(ch->requests, 1) << "the channel still reads";
+    ::close(peer);
+    ASSERT_TRUE(pump(m, [&] { return ch->closes > 0; }));
+}
+
+TEST_P(AsyncChatOutput, AReplyEndedByAHalfCloseArrivesWithItsEndOfFile) {
+    // The last bytes go with MSG_MORE and shutdown(2) sends them with the FIN: a peer that waits
+    // for the reply finds the end of file behind it already (one segment, not two).
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    ch->cork();
+    ch->push("a short reply");
+    ch->shutdown_when_done();
+    ch->uncork();
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { return !read_some(peer, got); })) << "no EOF";
+    EXPECT_EQ(got, "a short reply");
+    // Output after the half-close cannot go: the socket refuses it, and the channel closes.
+    ch->push("never sent");
+    ASSERT_TRUE(pump(m, [&] { return ch->closes > 0; }));
+    EXPECT_FALSE(read_some(peer, got));
+    EXPECT_EQ(got, "a short reply");
+    ::close(peer);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AsyncChatOutput, medusa_test::all_backends,
                          medusa_test::backend_name);
 

@@ -15,6 +15,7 @@
 
 #include "asyncore/dispatcher.h"
 #include "asyncore/socket_map.h"
+#include "test/asyncore/async_chat_testutil.h"
 #include "test/asyncore/helpers.h"
 
 namespace medusa_test {
@@ -634,6 +635,56 @@ TEST_P(loop_suite, descriptors_are_nonblocking_and_cloexec) {
     ASSERT_TRUE(h);
     EXPECT_TRUE(::fcntl(h->fileno(), F_GETFL) & O_NONBLOCK);
     EXPECT_TRUE(::fcntl(h->fileno(), F_GETFD) & FD_CLOEXEC);
+}
+
+// --- reading before the poller says so ---------------------------------------------------------------
+
+TEST_P(loop_suite, read_now_reads_at_once_and_nothing_there_is_not_an_end_of_file) {
+    sock_pair p;
+    auto r = make<reader>(m, p.release_a());
+    int fd = r->fileno();
+    const bool ring = GetParam() == backend::uring;  // reads only through its submissions
+    m.read_now(fd);
+    EXPECT_EQ(r->reads, ring ? 0 : 1);
+    EXPECT_EQ(r->closes, 0) << "no input yet is not the end of the stream";
+    EXPECT_FALSE(r->closed());
+    p.put("hello");
+    m.read_now(fd);
+    if (ring) {
+        EXPECT_EQ(r->data, "");
+        ASSERT_TRUE(chat_test::pump(m, [&] { return r->data == "hello"; }));
+    } else {
+        EXPECT_EQ(r->data, "hello") << "read without a pass of the loop";
+    }
+    p.close_b();
+    m.read_now(fd);
+    if (ring) {
+        ASSERT_TRUE(chat_test::pump(m, [&] { return r->closes > 0; }));
+    }
+    EXPECT_EQ(r->closes, 1);
+    m.read_now(fd);  // gone from the map: nothing happens
+    EXPECT_EQ(r->closes, 1);
+}
+
+TEST_P(loop_suite, read_soon_reads_again_at_the_end_of_the_same_pass) {
+    sock_pair p;
+    auto r = make<reader>(m, p.release_a());
+    int fd = r->fileno();
+    reader* raw = r.get();
+    raw->on_read = [&] {
+        if (raw->reads != 1) return;
+        p.put("y");  // arrives while the pass is still delivering
+        m.read_soon(fd);
+    };
+    p.put("x");
+    m.poll_once(std::chrono::seconds(5));
+    if (GetParam() == backend::uring) {
+        EXPECT_EQ(raw->reads, 1);  // read_soon does nothing there; the ring reads "y" later
+        ASSERT_TRUE(chat_test::pump(m, [&] { return raw->data == "xy"; }));
+    } else {
+        EXPECT_EQ(raw->reads, 2);
+        EXPECT_EQ(raw->data, "xy") << "the second read ran in the same pass";
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, loop_suite, all_backends, backend_name);

@@ -1,7 +1,10 @@
 // End to end: an http_server with the default handler over a temporary docroot, on each loop
 // backend, spoken to by a blocking client over loopback.
+#include <netinet/tcp.h>
+
 #include <fmt/format.h>
 
+#include "http/http_channel.h"
 #include "http/posix_regex.h"
 
 #include "test/http/http_client.h"
@@ -572,6 +575,48 @@ TEST(http_server_listeners, ipv6_and_unix_domain) {
     close_all(map);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
+}
+
+TEST(http_server_accept, a_request_sent_with_its_connection_is_answered_in_the_accepting_pass) {
+    // The request usually arrives with the handshake: it is read and answered in the pass that
+    // accepts the connection (socket_map::read_now), and the HTTP/1.0 reply's end of file is
+    // behind it. Accepted sockets have TCP_NODELAY, from the listener. (io_uring reads a stream
+    // socket through its own submissions: the reply takes a pass more there.)
+    for (backend b : medusa_test::every_backend()) {
+        SCOPED_TRACE(std::string(to_string(b)));
+        socket_map map(b);
+        auto server = make<http_server>("127.0.0.1", 0, std::make_shared<capture_logger>(), map);
+        server->install_handler(std::make_shared<text_handler>("/", "hello"));
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        address a = address::inet("127.0.0.1", server->port());
+        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
+        std::string req = "GET / HTTP/1.0\r\n\r\n";
+        ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+
+        std::string got;
+        char buf[4096];
+        ssize_t n = -1;
+        for (int pass = 0; pass < (b == backend::uring ? 10 : 1) && n != 0; ++pass) {
+            map.poll_once(std::chrono::seconds(5));
+            while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
+        }
+        EXPECT_EQ(n, 0) << "the end of file is behind the reply";
+        EXPECT_TRUE(got.starts_with("HTTP/1.0 200 OK\r\n")) << got;
+        EXPECT_TRUE(got.ends_with("\r\n\r\nhello")) << got;
+
+        std::shared_ptr<http_channel> ch;
+        for (auto& d : map.channels())
+            if (auto c = std::dynamic_pointer_cast<http_channel>(d)) ch = c;
+        ASSERT_TRUE(ch) << "lingering until the client closes";
+        int nodelay = 0;
+        socklen_t len = sizeof nodelay;
+        ASSERT_EQ(::getsockopt(ch->fileno(), IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+        EXPECT_EQ(nodelay, 1);
+        ::close(fd);
+        for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
+        EXPECT_EQ(map.size(), 1u) << "the channel closes on the client's end of file";
+        close_all(map);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, server_test,
