@@ -244,15 +244,6 @@ void socket_map::read_now(int fd) {
     if (j && j->channel == ch) mark_dirty(fd, *j);
 }
 
-void socket_map::read_soon(int fd) { read_soon_.push_back(fd); }
-
-void socket_map::read_the_soon() {
-    // Those asked for by these reads wait for the next pass.
-    std::vector<int> fds;
-    fds.swap(read_soon_);
-    for (int fd : fds) read_now(fd);
-}
-
 void socket_map::bury_the_dead() {
     // A destructor may close other channels and refill the graveyard; repeat until quiet.
     while (!graveyard_.empty()) {
@@ -283,7 +274,6 @@ int socket_map::poll_once(std::optional<clock::duration> timeout) {
 
     int delivered = 0;
     for (const ready_event& ev : ready_) delivered += deliver(ev);
-    read_the_soon();
     run_due_timers();
     return delivered;
 }

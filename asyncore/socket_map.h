@@ -75,11 +75,6 @@ public:
     // handled as in a pass (handle_close or handle_error). Nothing on the io_uring backend,
     // which reads a stream socket only through its own submissions.
     void read_now(int fd);
-    // read_now() at the end of this pass, after its events (from inside a channel's own
-    // handler, where reading at once would re-enter it). For a connection that has sent its
-    // last reply and waits for the client's end of file: the client has often closed by then,
-    // and the channel goes without a wait, or an epoll_ctl, for it.
-    void read_soon(int fd);
 
     // The io_uring poller when it does this descriptor's I/O (a stream socket on the uring
     // backend; see uring_poller.h), else null: then the caller uses the system calls itself.
@@ -146,7 +141,6 @@ private:
     void mark_dirty(int fd, entry& e);
     void refresh_interest();
     bool deliver(const ready_event& ev);  // false: stale, the channel has gone
-    void read_the_soon();
     void run_due_timers();
     void drop_cancelled_timers();
     std::optional<clock::duration> next_timer_delay();
@@ -159,7 +153,6 @@ private:
     uring_poller* ring_ = nullptr;  // poller_->ring(): set with poller_
     fd_table<entry> channels_;
     std::vector<int> dirty_;
-    std::vector<int> read_soon_;  // read_now() at the end of the pass
     std::vector<std::shared_ptr<dispatcher>> graveyard_;
     std::vector<ready_event> ready_;
     std::vector<timer> timers_;  // a heap ordered by timer_later; may hold cancelled timers

@@ -608,7 +608,6 @@ void http_channel::begin_linger() {
     // or after linger_time.
     lingering_ = true;
     enter_closing();
-    map().read_soon(fileno());  // the client may have closed already
     std::weak_ptr<dispatcher> weak = weak_from_this();
     linger_timer_ = map().call_later(linger_time, [weak] {
         auto self = weak.lock();

@@ -666,27 +666,6 @@ TEST_P(loop_suite, read_now_reads_at_once_and_nothing_there_is_not_an_end_of_fil
     EXPECT_EQ(r->closes, 1);
 }
 
-TEST_P(loop_suite, read_soon_reads_again_at_the_end_of_the_same_pass) {
-    sock_pair p;
-    auto r = make<reader>(m, p.release_a());
-    int fd = r->fileno();
-    reader* raw = r.get();
-    raw->on_read = [&] {
-        if (raw->reads != 1) return;
-        p.put("y");  // arrives while the pass is still delivering
-        m.read_soon(fd);
-    };
-    p.put("x");
-    m.poll_once(std::chrono::seconds(5));
-    if (GetParam() == backend::uring) {
-        EXPECT_EQ(raw->reads, 1);  // read_soon does nothing there; the ring reads "y" later
-        ASSERT_TRUE(chat_test::pump(m, [&] { return raw->data == "xy"; }));
-    } else {
-        EXPECT_EQ(raw->reads, 2);
-        EXPECT_EQ(raw->data, "xy") << "the second read ran in the same pass";
-    }
-}
-
 INSTANTIATE_TEST_SUITE_P(backends, loop_suite, all_backends, backend_name);
 
 // --- not per backend -----------------------------------------------------------------------------
