@@ -7,7 +7,12 @@
 //   medusa::loop();
 //
 // Each accepted connection becomes an http_channel (TCP_NODELAY set, so a reply's last segment
-// is not held back by Nagle waiting for the client's delayed ACK). Handlers are tried front to
+// is not held back by Nagle waiting for the client's delayed ACK; it is set on the listener and
+// inherited). A TCP listener has TCP_DEFER_ACCEPT: a connection is accepted once its first bytes
+// have come (or about a second later without any), and its request is read and served in the
+// pass that accepts it (socket_map::read_now), not one pass later. A connection's last reply is
+// followed by a half-close whose FIN leaves in the reply's last segment
+// (async_chat::shutdown_when_done), then a lingering close (http_channel). Handlers are tried front to
 // back; install_handler() puts a new one at the front, as medusa does, so install the catch-all
 // default_handler first and more specific handlers after it.
 //
