@@ -213,8 +213,13 @@ bool socket_map::deliver(const ready_event& ev) {
     // descriptor, and another channel may even have been given the same number since.
     entry* e = channels_.find(ev.fd);
     if (!e || e->added_gen == gen_) return false;
-    std::shared_ptr<dispatcher> ch = e->channel;  // alive until we are done with it
-    // Entries may move (the table grows when a handler accepts): look the fd up again each time.
+    handle_events(ev, e->channel);
+    return true;
+}
+
+void socket_map::handle_events(const ready_event& ev, std::shared_ptr<dispatcher> ch) {
+    // `ch` keeps the channel alive until we are done with it. Entries may move (the table grows
+    // when a handler accepts): look the fd up again each time.
     auto still_here = [&] {
         entry* j = channels_.find(ev.fd);
         return j && j->channel == ch && !ch->closed();
@@ -228,7 +233,6 @@ bool socket_map::deliver(const ready_event& ev) {
     // Its answers to readable()/writable() may have changed.
     entry* j = channels_.find(ev.fd);
     if (j && j->channel == ch) mark_dirty(ev.fd, *j);
-    return true;
 }
 
 void socket_map::read_now(int fd) {
@@ -237,11 +241,9 @@ void socket_map::read_now(int fd) {
     std::shared_ptr<dispatcher> ch = e->channel;
     bool wants = false;
     guarded(*ch, [&] { wants = !ch->closed() && ch->wants_read(); });
-    entry* j = channels_.find(fd);
-    if (wants && j && j->channel == ch) guarded(*ch, [&] { ch->handle_read_event(); });
-    // Its answers to readable()/writable() may have changed.
-    j = channels_.find(fd);
-    if (j && j->channel == ch) mark_dirty(fd, *j);
+    // (The predicate may have closed the channel or changed the map.)
+    e = channels_.find(fd);
+    if (wants && e && e->channel == ch) handle_events({fd, true, false, false, false}, std::move(ch));
 }
 
 void socket_map::bury_the_dead() {

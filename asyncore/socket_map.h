@@ -141,6 +141,7 @@ private:
     void mark_dirty(int fd, entry& e);
     void refresh_interest();
     bool deliver(const ready_event& ev);  // false: stale, the channel has gone
+    void handle_events(const ready_event& ev, std::shared_ptr<dispatcher> ch);
     void run_due_timers();
     void drop_cancelled_timers();
     std::optional<clock::duration> next_timer_delay();
