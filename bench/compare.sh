@@ -10,7 +10,8 @@
 #   BUILD=build bench/compare.sh     the script alone (binaries must be built)
 #
 # Environment:
-#   DURATION=5 RUNS=3   seconds per run, runs per cell (the table shows medians)
+#   DURATION=5 RUNS=3   seconds per run, runs (rounds) per cell (the table shows medians, and
+#                       ratios as the median of the rounds' ratios)
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
 #   ROWS="1m.bin:c500"  only these rows (FILE:LOAD, LOAD cN for wrk -cN or abN for ab -c N; files
 #                       128b.bin 16k.bin 1m.bin), to re-measure a row that a change concerns
@@ -37,9 +38,11 @@
 # medusa-py: medusa 0.5.4 from supervisor's package, bench/medusa_py/start_medusa.py, no access
 # log); checks that each serves every file with status 200 and the right Content-Length; then
 # drives each with wrk (keep-alive, 1, 50 and 500 connections) or ab (-c 50, a new connection per
-# request), pinned to CLIENT_CPU. Runs of different servers are interleaved so drift on the
-# machine hits all of them alike. Server CPU time per request is the growth of utime+stime in
-# /proc/PID/stat (the server and its children) over the run, divided by the requests completed.
+# request), pinned to CLIENT_CPU. Runs of different servers are interleaved in rounds, lighttpd
+# between the two medusa-demo flavours and every other round reversed, and ratios against a peer
+# are the median of per-round ratios (see ROUND_ORDER). Server CPU time per request is the growth
+# of utime+stime in /proc/PID/stat (the server and its children) over the run, divided by the
+# requests completed.
 #
 # Idle section: each server (medusa-demo once per IDLE_BACKENDS) is started again, fresh, and
 # measured with wrk at 1 and 50 connections on 128b.bin; then bench/idle/idle_conns.py opens
@@ -577,12 +580,27 @@ for s in $SERVERS; do
 done
 [ -n "$ACTIVE" ] || die "no server started"
 
-declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=()
+# The order of one round. The VM this runs on changes speed by up to 1.6x for tens of seconds at
+# a time (seen: bare epoll at 9.99, 7.03 and 6.97 µs per request in three runs of one row), so a
+# ratio of two servers' medians can compare a fast phase with a slow one. Every round therefore
+# runs lighttpd, the target's reference, between the two medusa-demo flavours, and every other
+# round runs the whole order backwards: each medusa-demo run has its lighttpd run right next to
+# it, before it in one round and after it in the next. The ratios against a peer are taken per
+# round and the report gives their median (P_* below).
+ROUND_ORDER=""
+for s in medusa lighttpd medusa-uring; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
+for s in $ACTIVE; do [[ " $ROUND_ORDER " == *" $s "* ]] || ROUND_ORDER="$ROUND_ORDER $s"; done
+round_order() {  # RUN -> the servers in the order that round runs them
+    if [ $(( $1 % 2 )) = 1 ]; then echo $ROUND_ORDER; else echo $ROUND_ORDER | tr ' ' '\n' | tac | tr '\n' ' '; fi
+}
+
+# V_*: every run's value of a cell, for its median; P_*[ROW|SERVER|RUN]: the same by round.
+declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() P_RPS=() P_P99=() P_CPU=()
 DEAD=""
 for row in $ROWS; do
     file=${row%%:*}; load=${row#*:}
     for run in $(seq 1 "$RUNS"); do
-        for s in $ACTIVE; do
+        for s in $(round_order "$run"); do
             [[ " $DEAD " == *" $s "* ]] && continue
             run_load "$s" "$file" "$load"
             key="$row|$s"
@@ -590,6 +608,7 @@ for row in $ROWS; do
             V_P99[$key]="${V_P99[$key]:-} $R_P99"
             V_ERR[$key]=$(( ${V_ERR[$key]:-0} + R_ERR ))
             V_CPU[$key]="${V_CPU[$key]:-} $R_CPU"
+            P_RPS[$key|$run]=$R_RPS; P_P99[$key|$run]=$R_P99; P_CPU[$key|$run]=$R_CPU
             log "$file $load run $run/$RUNS $s: $R_RPS req/s, p99 $R_P99 ms, $R_ERR errors, $R_CPU us/req"
             if ! kill -0 "${PID[$s]}" 2>/dev/null; then
                 log "$s died during $file $load"; DEAD="$DEAD $s"
@@ -636,6 +655,32 @@ m_p99() { [ -n "${V_P99[$1|$2]:-}" ] && median ${V_P99[$1|$2]} || true; }
 m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
 ratio() {  # A B [DIGITS]: A / B, or — when either is missing
     awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
+}
+# Paired ratio: METRIC (RPS, P99 or CPU) of A over B on ROW, taken in each round both ran, and
+# the median of those: PAIRED ROW A B METRIC [DIGITS] -> ratio, or — when no round has both.
+paired() {
+    local row=$1 a=$2 b=$3 m=$4 d=${5:-2} run x y v
+    local -n tab="P_$m"
+    local -a rs=()
+    for run in $(seq 1 "$RUNS"); do
+        x=${tab[$row|$a|$run]:-}; y=${tab[$row|$b|$run]:-}
+        [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ] || continue
+        v=$(awk -v a="$x" -v b="$y" 'BEGIN { if (b + 0 > 0) printf "%.6f", a / b }')
+        [ -n "$v" ] && rs+=("$v")
+    done
+    [ "${#rs[@]}" -gt 0 ] || { echo "—"; return; }
+    awk -v m="$(median "${rs[@]}")" -v d="$d" 'BEGIN { printf "%.*f", d, m }'
+}
+# The per-round ratios themselves, for the report: ROUNDS ROW A B METRIC -> "1.02 0.98 1.05"
+rounds() {
+    local row=$1 a=$2 b=$3 m=$4 run x y out=""
+    local -n tab="P_$m"
+    for run in $(seq 1 "$RUNS"); do
+        x=${tab[$row|$a|$run]:-}; y=${tab[$row|$b|$run]:-}
+        if [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ]; then out="$out $(ratio "$x" "$y")"
+        else out="$out —"; fi
+    done
+    echo "${out# }"
 }
 times() { [ "$1" = "—" ] && echo "—" || echo "$1×"; }
 num() { [ -n "$1" ] && [ "$1" != nan ] && printf "%.${2:-0}f" "$1" || echo "—"; }
@@ -741,10 +786,10 @@ load_targets() {
             [[ $load == c* ]] || continue
             [ -n "${V_RPS[$row|$who]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
             any=1
-            a=$(m_rps "$row" "$who"); b=$(m_rps "$row" lighttpd); pa=$(m_p99 "$row" "$who"); pb=$(m_p99 "$row" lighttpd)
+            a=$(paired "$row" "$who" lighttpd RPS 3); pa=$(paired "$row" "$who" lighttpd P99 3)
             v=""
-            ge "$a" "$b" || v="$(ratio "$a" "$b" 3)×"
-            ge "$pb" "$pa" || v="$v${v:+, }p99 $pa > $pb ms"
+            ge "$a" 1 || v="${a}×"
+            ge 1 "$pa" || v="$v${v:+, }p99 ${pa}× ($(m_p99 "$row" "$who") vs $(m_p99 "$row" lighttpd) ms)"
             [ "${V_ERR[$row|$who]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|$who]} errors"
             [ -z "$v" ] || fails="$fails; $file $(load_label "$load"): $v"
         done
@@ -759,9 +804,9 @@ load_targets() {
     # Server CPU per request at 128 B / 50 connections: <= 0.8x lighttpd's.
     cpu_w=$(m_cpu 128b.bin:c50 "$who"); cpu_l=$(m_cpu 128b.bin:c50 lighttpd)
     if [ -n "$cpu_w" ] && [ -n "$cpu_l" ] && [ "$cpu_w" != nan ] && [ "$cpu_l" != nan ]; then
-        r=$(ratio "$cpu_w" "$cpu_l" 3)
-        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" met "$cpu_w / $cpu_l µs = ${r}×"
-        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" fail "$cpu_w / $cpu_l µs = ${r}×"
+        r=$(paired 128b.bin:c50 "$who" lighttpd CPU 3)
+        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" met "${r}× by round; medians $cpu_w / $cpu_l µs"
+        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" fail "${r}× by round; medians $cpu_w / $cpu_l µs"
         fi
     else
         target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" none "row 128b.bin c50 without medusa and lighttpd"
@@ -772,7 +817,7 @@ load_targets() {
         local ceil=""
         for k in bare bare-uring; do
             v=$(m_cpu 128b.bin:c50 "$k")
-            [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(ratio "$v" "$cpu_l" 3)×"
+            [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(paired 128b.bin:c50 "$k" lighttpd CPU 3)×"
         done
         [ -n "$ceil" ] && echo "  - for scale, against lighttpd's on the same row:${ceil#,}"
     fi
@@ -781,10 +826,10 @@ load_targets() {
     fails=""; any=""
     for row in $ROWS; do
         load=${row#*:}; [[ $load == ab* ]] || continue
-        a=$(m_rps "$row" "$who"); b=$(m_rps "$row" lighttpd)
-        [ -n "$a" ] && [ -n "$b" ] || continue
+        a=$(paired "$row" "$who" lighttpd RPS 3)
+        [ "$a" != "—" ] || continue
         any=1
-        ge "$a" "$b" && [ "${V_ERR[$row|$who]}" = 0 ] || fails="$fails; ${row%%:*} $(ratio "$a" "$b" 3)×, ${V_ERR[$row|$who]} errors"
+        ge "$a" 1 && [ "${V_ERR[$row|$who]}" = 0 ] || fails="$fails; ${row%%:*} ${a}×, ${V_ERR[$row|$who]} errors"
     done
     if [ -z "$any" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" none "no ab row with medusa and lighttpd"
     elif [ -z "$fails" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" met
@@ -794,8 +839,9 @@ load_targets() {
     # 1 MiB at 1 connection: p99 no worse than lighttpd's.
     pa=$(m_p99 1m.bin:c1 "$who"); pb=$(m_p99 1m.bin:c1 lighttpd)
     if [ -n "$pa" ] && [ -n "$pb" ]; then
-        if ge "$pb" "$pa"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" met "$pa ≤ $pb ms"
-        else target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" fail "$pa > $pb ms"
+        r=$(paired 1m.bin:c1 "$who" lighttpd P99 3)
+        if ge 1 "$r"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" met "${r}× by round; medians $pa / $pb ms"
+        else target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" fail "${r}× by round; medians $pa / $pb ms"
         fi
     else
         target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" none "row 1m.bin c1 without medusa and lighttpd"
@@ -877,8 +923,8 @@ targets() {
         file=${row%%:*}; load=${row#*:}
         [[ $load == c* ]] && [ -n "${V_RPS[$row|medusa]:-}" ] && [ -n "${V_RPS[$row|nginx]:-}" ] || continue
         any=1
-        a=$(m_rps "$row" medusa); b=$(m_rps "$row" nginx)
-        ge "$a" "$b" && [ "${V_ERR[$row|medusa]}" = 0 ] || fails="$fails; $file $(load_label "$load"): $(ratio "$a" "$b" 3)×, ${V_ERR[$row|medusa]} errors"
+        a=$(paired "$row" medusa nginx RPS 3)
+        ge "$a" 1 && [ "${V_ERR[$row|medusa]}" = 0 ] || fails="$fails; $file $(load_label "$load"): ${a}×, ${V_ERR[$row|medusa]} errors"
     done
     if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× nginx, zero errors (http issue)" none "medusa and nginx not both in the run"
     elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× nginx, zero errors (http issue)" met
@@ -900,6 +946,26 @@ targets() {
     fi
 }
 
+# Each round's ratio against lighttpd, for the medusa-demo flavours: how far the rounds agree.
+rounds_table() {
+    local w row file load
+    [[ " $ACTIVE " == *" lighttpd "* ]] && [ "$RUNS" -gt 1 ] || return 0
+    echo
+    echo "## Round by round against lighttpd"
+    echo
+    echo "Each cell: this server's value divided by lighttpd's in the same round, rounds 1 to $RUNS, then their median."
+    echo
+    echo "| file | load | server | req/s | p99 | CPU µs/req |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    for row in $ROWS; do
+        file=${row%%:*}; load=${row#*:}
+        for w in medusa medusa-uring; do
+            [ -n "${V_RPS[$row|$w]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
+            echo "| $file | $(load_label "$load") | $w | $(rounds "$row" "$w" lighttpd RPS) → $(paired "$row" "$w" lighttpd RPS) | $(rounds "$row" "$w" lighttpd P99) → $(paired "$row" "$w" lighttpd P99) | $(rounds "$row" "$w" lighttpd CPU) → $(paired "$row" "$w" lighttpd CPU) |"
+        done
+    done
+}
+
 report() {
     local hdr sep s p row file load key rps r
     echo "# Load comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -909,7 +975,7 @@ report() {
     echo "- $RUNS run(s) of ${DURATION} s per cell; req/s, p99 and CPU are medians, errors are summed over the runs"
     echo "- errors: wrk socket errors (connect, read, write, timeout) + non-2xx/3xx replies; ab failed + non-2xx + write errors"
     echo "- CPU: server utime+stime per completed request (µs), from /proc/PID/stat, the server and its children"
-    echo "- ×PEER: this server's req/s divided by PEER's on the same row"
+    echo "- ×PEER: this server's req/s divided by PEER's on the same row in the same round, the median over the rounds (a round runs every server once: medusa-demo, lighttpd and medusa-demo io_uring next to each other, every other round in reverse order); the targets against lighttpd and nginx take their ratios (req/s, p99, CPU) the same way"
     local v=""
     for s in $ACTIVE; do
         case $s in
@@ -944,12 +1010,13 @@ report() {
             r="| $file | $(load_label "$load") | $s | $(printf '%.0f' "$rps") | $(median ${V_P99[$key]}) | ${V_ERR[$key]} | $(median ${V_CPU[$key]}) |"
             for p in $PEERS; do
                 if [ "$p" = "$s" ] || [ -z "${V_RPS[$row|$p]:-}" ]; then r="$r — |"
-                else r="$r $(ratio "$rps" "$(median ${V_RPS[$row|$p]})") |"
+                else r="$r $(paired "$row" "$s" "$p" RPS) |"
                 fi
             done
             echo "$r"
         done
     done
+    rounds_table
     if [ "${#I_N[@]}" -gt 0 ]; then
         echo
         echo "## Idle keep-alive connections"
