@@ -89,7 +89,9 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
 
     // One cached lookup answers "directory, file or missing" and holds what the file is served
     // from (its bytes, or an open descriptor): a file served a moment ago costs no system call.
-    file_cache::file_ptr target = cache_.lookup(path);
+    // (Ages in the cache count in the loop's time of this pass: no clock read per request.)
+    const auto now = request->server() ? request->server()->map().now() : medusa::clock::now();
+    file_cache::file_ptr target = cache_.lookup(path, now);
     if (!target) {
         request->error(404);
         return;
@@ -111,7 +113,7 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         file_cache::file_ptr index;
         for (const auto& name : directory_defaults) {
             std::string p = path + name;
-            index = cache_.lookup(p);
+            index = cache_.lookup(p, now);
             if (index && index->is_regular()) {
                 path = std::move(p);
                 break;

@@ -78,7 +78,8 @@ file_cache::file_ptr file_cache::open_file(const std::string& path) const {
     return f;
 }
 
-file_cache::file_ptr file_cache::lookup(const std::string& path) {
+file_cache::file_ptr file_cache::lookup(const std::string& path,
+                                        std::chrono::steady_clock::time_point now) {
     if (!enabled) {
         misses.increment();
         return open_file(path);
@@ -88,7 +89,6 @@ file_cache::file_ptr file_cache::lookup(const std::string& path) {
         clear();
         generation_ = g;
     }
-    const auto now = std::chrono::steady_clock::now();
     if (auto found = index_.find(path); found != index_.end()) {
         auto it = found->second;
         lru_.splice(lru_.begin(), lru_, it);  // most recently used

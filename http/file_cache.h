@@ -83,8 +83,11 @@ public:
     bool enabled = true;             // false: every lookup opens the path afresh
 
     // What `path` (relative to the filesystem's root or its wd, as os_filesystem::open takes it)
-    // names: nullptr when it does not exist or is refused.
-    file_ptr lookup(const std::string& path);
+    // names: nullptr when it does not exist or is refused. `now` is what an entry's age is
+    // measured against: a handler passes its loop's time of the pass (socket_map::now()), which
+    // spares a clock read per request (entries then stay at most max_age plus the pass's length).
+    file_ptr lookup(const std::string& path, std::chrono::steady_clock::time_point now);
+    file_ptr lookup(const std::string& path) { return lookup(path, std::chrono::steady_clock::now()); }
 
     // Forget one path, or everything.
     void invalidate(const std::string& path);

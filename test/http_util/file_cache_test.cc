@@ -95,6 +95,22 @@ TEST_F(FileCacheTest, change_from_outside_is_seen_once_max_age_has_passed) {
     EXPECT_EQ(cache->lookup("small.txt")->body, "HELLO, world");
 }
 
+TEST_F(FileCacheTest, age_is_counted_in_the_time_the_caller_gives) {
+    // A handler passes its loop's time of the pass: the entry is trusted until max_age after the
+    // time it was checked at, and revalidated from then on, whatever the real clock says.
+    cache->max_age = 1s;
+    const auto t0 = std::chrono::steady_clock::now() + 1h;
+    EXPECT_EQ(cache->lookup("small.txt", t0)->body, "hello");
+    write_file(tmp / "root/small.txt", "HELLO, world");
+    EXPECT_EQ(cache->lookup("small.txt", t0 + 999ms)->body, "hello");
+    EXPECT_EQ(cache->hits.as_long(), 1);
+    EXPECT_EQ(cache->lookup("small.txt", t0 + 1s)->body, "HELLO, world");
+    // The reopened entry counts from the time of that lookup.
+    write_file(tmp / "root/small.txt", "third");
+    EXPECT_EQ(cache->lookup("small.txt", t0 + 1999ms)->body, "HELLO, world");
+    EXPECT_EQ(cache->lookup("small.txt", t0 + 2s)->body, "third");
+}
+
 TEST_F(FileCacheTest, unchanged_file_is_revalidated_not_reopened) {
     cache->max_age = 0ms;
     auto a = cache->lookup("big.bin");
