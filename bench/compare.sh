@@ -4,13 +4,13 @@
 # fresh, holding thousands of idle keep-alive connections. Ends with the performance issue's
 # targets, each met or not.
 #
-#   make bench-compare               full run: 12 rows x RUNS runs x DURATION seconds per server,
-#                                    then the idle section (about 25 min)
+#   make bench-compare               full run: 12 rows x RUNS rounds x DURATION seconds per server,
+#                                    then the idle section (about 40 min)
 #   QUICK=1 make bench-compare       smoke run: 1 run of 2 s, 7 rows, 2,000 idle connections
 #   BUILD=build bench/compare.sh     the script alone (binaries must be built)
 #
 # Environment:
-#   DURATION=5 RUNS=3   seconds per run, runs (rounds) per cell (the table shows medians, and
+#   DURATION=3 RUNS=5   seconds per run, runs (rounds) per cell (the table shows medians, and
 #                       ratios as the median of the rounds' ratios)
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
 #   ROWS="1m.bin:c500"  only these rows (FILE:LOAD, LOAD cN for wrk -cN or abN for ab -c N; files
@@ -72,8 +72,10 @@ if [ "$QUICK" = 1 ]; then
     IDLE_CONNS=${IDLE_CONNS:-2000}
     IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-60}
 else
-    DURATION=${DURATION:-5}
-    RUNS=${RUNS:-3}
+    # Five short rounds rather than three long ones: a pair of runs is closer in time, and a
+    # median of five ratios survives a round that straddled a change of the machine's speed.
+    DURATION=${DURATION:-3}
+    RUNS=${RUNS:-5}
     IDLE_CONNS=${IDLE_CONNS:-10000}
     IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-120}
 fi
