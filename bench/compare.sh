@@ -791,7 +791,9 @@ load_targets() {
             a=$(paired "$row" "$who" lighttpd RPS 3); pa=$(paired "$row" "$who" lighttpd P99 3)
             v=""
             ge "$a" 1 || v="${a}×"
-            ge 1 "$pa" || v="$v${v:+, }p99 ${pa}× ($(m_p99 "$row" "$who") vs $(m_p99 "$row" lighttpd) ms)"
+            if [ "$pa" = "—" ]; then v="$v${v:+, }p99 not read"
+            else ge 1 "$pa" || v="$v${v:+, }p99 ${pa}× ($(m_p99 "$row" "$who") vs $(m_p99 "$row" lighttpd) ms)"
+            fi
             [ "${V_ERR[$row|$who]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|$who]} errors"
             [ -z "$v" ] || fails="$fails; $file $(load_label "$load"): $v"
         done
