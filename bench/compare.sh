@@ -658,29 +658,35 @@ m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
 ratio() {  # A B [DIGITS]: A / B, or — when either is missing
     awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
 }
-# Paired ratio: METRIC (RPS, P99 or CPU) of A over B on ROW, taken in each round both ran, and
-# the median of those: PAIRED ROW A B METRIC [DIGITS] -> ratio, or — when no round has both.
-paired() {
-    local row=$1 a=$2 b=$3 m=$4 d=${5:-2} run x y v
+# Each round's ratio of METRIC (RPS, P99 or CPU) of A over B on ROW, one word per round, "—"
+# for a round that lacks either: ROUND_RATIOS ROW A B METRIC -> "1.021 0.984 —"
+round_ratios() {
+    local row=$1 a=$2 b=$3 m=$4 run x y v out=""
     local -n tab="P_$m"
-    local -a rs=()
     for run in $(seq 1 "$RUNS"); do
         x=${tab[$row|$a|$run]:-}; y=${tab[$row|$b|$run]:-}
-        [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ] || continue
-        v=$(awk -v a="$x" -v b="$y" 'BEGIN { if (b + 0 > 0) printf "%.6f", a / b }')
-        [ -n "$v" ] && rs+=("$v")
+        v="—"
+        if [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ]; then
+            v=$(awk -v a="$x" -v b="$y" 'BEGIN { if (b + 0 > 0) printf "%.6f", a / b; else print "—" }')
+        fi
+        out="$out $v"
     done
+    echo "${out# }"
+}
+# Paired ratio: the median of the rounds' ratios: PAIRED ROW A B METRIC [DIGITS] -> ratio, or —
+# when no round has both.
+paired() {
+    local d=${5:-2} v
+    local -a rs=()
+    for v in $(round_ratios "$1" "$2" "$3" "$4"); do [ "$v" = "—" ] || rs+=("$v"); done
     [ "${#rs[@]}" -gt 0 ] || { echo "—"; return; }
     awk -v m="$(median "${rs[@]}")" -v d="$d" 'BEGIN { printf "%.*f", d, m }'
 }
-# The per-round ratios themselves, for the report: ROUNDS ROW A B METRIC -> "1.02 0.98 1.05"
+# The rounds' ratios for the report, two decimals: ROUNDS ROW A B METRIC -> "1.02 0.98 —"
 rounds() {
-    local row=$1 a=$2 b=$3 m=$4 run x y out=""
-    local -n tab="P_$m"
-    for run in $(seq 1 "$RUNS"); do
-        x=${tab[$row|$a|$run]:-}; y=${tab[$row|$b|$run]:-}
-        if [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ]; then out="$out $(ratio "$x" "$y")"
-        else out="$out —"; fi
+    local v out=""
+    for v in $(round_ratios "$1" "$2" "$3" "$4"); do
+        if [ "$v" = "—" ]; then out="$out —"; else out="$out $(printf '%.2f' "$v")"; fi
     done
     echo "${out# }"
 }
