@@ -45,6 +45,9 @@ public:
     // matched.
     bool remove(std::string_view name, std::optional<std::string_view> value = std::nullopt);
     void clear();
+    // Make this list a copy of `other` (a request's reply starts from a prepared list of the
+    // headers every reply carries: one copy of its bytes instead of a set() per header).
+    void assign(const header_list& other);
 
     size_t size() const { return lines_.size(); }
     bool empty() const { return lines_.empty(); }
@@ -83,8 +86,13 @@ private:
     size_t find(std::string_view name) const;
     // Lines after `from` moved by `delta` bytes in text_.
     void shift(size_t from, int64_t delta);
-    // Whether v points into our own bytes (it would move when they are edited).
-    bool owns(std::string_view v) const;
+    // Whether v points into our own bytes (it would move when they are edited). One unsigned
+    // compare: a view starting before text_ wraps around to a huge offset. (An empty view inside
+    // counts too; copying it costs nothing.)
+    bool owns(std::string_view v) const {
+        return uintptr_t(reinterpret_cast<uintptr_t>(v.data()) -
+                         reinterpret_cast<uintptr_t>(text_)) < size_;
+    }
 
     // The lines, back to back: a plain buffer rather than a std::string, so that adding a header
     // is one copy of its bytes, with no zero-filling resize before it. The headers of most

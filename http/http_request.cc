@@ -84,8 +84,27 @@ http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request
 }
 
 void http_request::set_server_and_date() {
-    reply_headers_.add("Server", server_ ? std::string_view(server_->server_header) : "Medusa/1.12");
-    reply_headers_.add("Date", http_date_now());
+    // Every reply of a thread in the same second starts with the same two lines: they are built
+    // once into a list of the thread's, which each request copies. Rebuilt when the second
+    // changes, or for a request of a server with another Server value.
+    struct preamble {
+        header_list headers;
+        std::string server;
+        time_t second = -1;
+    };
+    thread_local preamble p;
+    std::string_view server = server_ ? std::string_view(server_->server_header) : "Medusa/1.12";
+    const time_t now = time(nullptr);
+    if (now != p.second || server != p.server) {
+        p.headers.clear();
+        p.headers.add("Server", server);
+        char date[http_date_size];
+        format_http_date(now, date);
+        p.headers.add("Date", std::string_view(date, http_date_size));
+        p.server = server;
+        p.second = now;
+    }
+    reply_headers_.assign(p.headers);
 }
 
 void http_request::discard_reply() {
@@ -191,34 +210,6 @@ std::string_view http_request::reason(int code) {
         case 505: return "HTTP Version not supported";
         default: return "Unknown";
     }
-}
-
-std::optional<std::string_view> http_request::get_header(std::string_view name) const {
-    auto answer = [this](uint32_t i) -> std::optional<std::string_view> {
-        if (i == cached_header::absent) return std::nullopt;
-        return head_.field(i).value;
-    };
-    for (uint8_t k = 0; k < header_cached_; ++k) {
-        const cached_header& c = header_cache_[k];
-        if (c.size == name.size() && iequals(std::string_view(c.name, c.size), name))
-            return answer(c.field);
-    }
-    // The first field of that name, as medusa's scan of its header lines.
-    uint32_t found = cached_header::absent;
-    for (size_t i = 0; i < head_.field_count(); ++i) {
-        std::string_view n = head_.field(i).name;
-        if (n.size() == name.size() && iequals(n, name)) {
-            found = uint32_t(i);
-            break;
-        }
-    }
-    if (header_cached_ < header_cache_.size() && name.size() <= sizeof(cached_header::name)) {
-        cached_header& c = header_cache_[header_cached_++];
-        c.field = found;
-        c.size = uint8_t(name.size());
-        std::memcpy(c.name, name.data(), name.size());
-    }
-    return answer(found);
 }
 
 std::string http_request::error_page(int code) {

@@ -71,10 +71,11 @@ public:
     const uri_split& split_uri();
 
     // A request header by name, case-insensitive; nullopt when absent. The first header of that
-    // name wins, as medusa's. Answers are cached per name (medusa's _header_cache), absent ones
-    // too: handlers and the channel ask for the same few names (Host, Connection,
-    // If-Modified-Since, Content-Length) several times per request.
-    std::optional<std::string_view> get_header(std::string_view name) const;
+    // name wins, as medusa's. (medusa cached the answers per name; a scan of a head's handful of
+    // fields, a length compare each, costs less than a cache would.)
+    std::optional<std::string_view> get_header(std::string_view name) const {
+        return head_.get_header(name);
+    }
     const parsed_request& head() const { return head_; }
 
     // --- reply headers -----------------------------------------------------------------------
@@ -194,18 +195,6 @@ private:
     std::string uri_;  // medusa's decoded .uri, when it differs from the raw one
     http_version version_;
     std::optional<uri_split> split_;
-    // get_header's answers (medusa's _header_cache): the name as asked and the index of the
-    // field that answered, or `absent`. Inline, so that a request allocates nothing for it; a
-    // name longer than a slot holds, or asked when every slot is taken, is looked up each time.
-    struct cached_header {
-        static constexpr uint32_t absent = UINT32_MAX;
-        uint32_t field;
-        uint8_t size;
-        char name[27];
-    };
-    mutable std::array<cached_header, 6> header_cache_;
-    mutable uint8_t header_cached_ = 0;  // slots in use
-
     header_list reply_headers_;
     // What push() queued: a reply body is nearly always one piece, kept inline.
     using shared_bytes = std::shared_ptr<const std::string>;

@@ -108,6 +108,29 @@ TEST(split_uri, four_parts_keep_their_delimiters) {
     EXPECT_EQ(split_uri("/p?q;r").query, "?q;r");
 }
 
+// The params are in the last segment only: a ';' in an earlier one is part of its name.
+TEST(split_uri, params_come_from_the_last_segment) {
+    auto a = split_uri("/..;/secret");
+    EXPECT_EQ(a.path, "/..;/secret");
+    EXPECT_EQ(a.params, "");
+    auto b = split_uri("/a;x/b;y=1;z?q#f");
+    EXPECT_EQ(b.path, "/a;x/b");
+    EXPECT_EQ(b.params, ";y=1;z");
+    EXPECT_EQ(b.query, "?q");
+    EXPECT_EQ(b.fragment, "#f");
+    auto c = split_uri(";p");
+    EXPECT_EQ(c.path, "");
+    EXPECT_EQ(c.params, ";p");
+    auto d = split_uri("/a;b/c?x;y");
+    EXPECT_EQ(d.path, "/a;b/c");
+    EXPECT_EQ(d.params, "");
+    EXPECT_EQ(d.query, "?x;y");
+    auto e = split_uri("?only");
+    EXPECT_EQ(e.path, "");
+    EXPECT_EQ(e.query, "?only");
+    EXPECT_EQ(split_uri("").path, "");
+}
+
 TEST(percent_decode, decodes_once) {
     EXPECT_EQ(percent_decode("/a%2520b.txt"), "/a%20b.txt");
     EXPECT_EQ(percent_decode("/a%20b.txt"), "/a b.txt");
@@ -256,4 +279,74 @@ TEST(request_parser, reset_between_requests_keeps_nothing) {
     auto second = p.take();
     EXPECT_EQ(second.uri(), "/2");
     EXPECT_EQ(second.field_count(), 0u);
+}
+
+// iequals compares a word at a time: every length, a difference of case or of anything else at
+// every position, and non-letters that differ by the case bit ('@' and '`', '[' and '{').
+TEST(iequals, every_length_and_position) {
+    for (size_t n = 0; n <= 40; ++n) {
+        std::string a;
+        for (size_t i = 0; i < n; ++i) a.push_back(char('a' + i % 26));
+        EXPECT_TRUE(iequals(a, a)) << n;
+        for (size_t i = 0; i < n; ++i) {
+            std::string b = a;
+            b[i] = char(b[i] - 32);  // upper case
+            EXPECT_TRUE(iequals(a, b)) << n << " case at " << i;
+            b[i] = '-';
+            EXPECT_FALSE(iequals(a, b)) << n << " '-' at " << i;
+            std::string at(n, 'x'), tick(n, 'x');
+            at[i] = '@';
+            tick[i] = '`';
+            EXPECT_FALSE(iequals(at, tick)) << n << " @/` at " << i;
+            at[i] = '[';
+            tick[i] = '{';
+            EXPECT_FALSE(iequals(at, tick)) << n << " [/{ at " << i;
+        }
+        EXPECT_FALSE(iequals(a, a + "a")) << n;
+    }
+    EXPECT_TRUE(iequals("Content-Length", "content-LENGTH"));
+    EXPECT_FALSE(iequals("Content-Length", "Content_Length"));
+}
+
+// Lines are found sixteen bytes at a time: a bare CR or a NUL is a 400 at every position of
+// lines of every length around that step, in the request line and in a header line; a CRLF or
+// a bare LF ends the line wherever it falls.
+TEST(request_parser, bare_cr_or_nul_anywhere_in_a_line_is_400) {
+    for (size_t n = 1; n <= 40; ++n) {
+        std::string value(n, 'v');
+        std::string ok = "GET / HTTP/1.1\r\nX: " + value + "\r\nY: " + value + "\n\r\n";
+        outcome good = feed_all(ok);
+        ASSERT_EQ(good.state, request_parser::status::complete) << n;
+        ASSERT_EQ(good.fields.size(), 2u);
+        EXPECT_EQ(good.fields[0].second, value);
+        EXPECT_EQ(good.fields[1].second, value);
+        for (char bad : {'\r', '\0'}) {
+            for (size_t i = 0; i < n; ++i) {
+                std::string v = value;
+                v[i] = bad;
+                std::string in = "GET / HTTP/1.1\r\nX: " + v + "\r\n\r\n";
+                EXPECT_EQ(feed_all(in).code, 400) << n << " at " << i << " " << int(bad);
+                std::string uri = "/" + v;
+                std::string line = "GET " + uri + " HTTP/1.1\r\n\r\n";
+                EXPECT_EQ(feed_all(line).code, 400) << n << " uri at " << i << " " << int(bad);
+            }
+        }
+    }
+}
+
+// The name is read as token bytes up to the colon: each way of getting that wrong keeps its
+// own reason.
+TEST(request_parser, bad_header_names_keep_their_reasons) {
+    auto reason = [](std::string line) {
+        request_parser p;
+        p.feed("GET / HTTP/1.1\r\n" + line + "\r\n\r\n");
+        EXPECT_EQ(p.error_code(), 400) << line;
+        return p.error_reason();
+    };
+    EXPECT_EQ(reason("NoColon"), "header line without a name and a colon");
+    EXPECT_EQ(reason(": empty name"), "header line without a name and a colon");
+    EXPECT_EQ(reason("Transfer-Encoding : chunked"), "whitespace in a header name");
+    EXPECT_EQ(reason("X\tY: 1"), "whitespace in a header name");
+    EXPECT_EQ(reason("X(Y): 1"), "a header name that is not a token");
+    EXPECT_EQ(reason("X\x80Y: 1"), "a header name that is not a token");
 }
