@@ -110,25 +110,23 @@ TEST(split_uri, four_parts_keep_their_delimiters) {
 
 // The params are in the last segment only: a ';' in an earlier one is part of its name.
 TEST(split_uri, params_come_from_the_last_segment) {
-    auto a = split_uri("/..;/secret");
-    EXPECT_EQ(a.path, "/..;/secret");
-    EXPECT_EQ(a.params, "");
-    auto b = split_uri("/a;x/b;y=1;z?q#f");
-    EXPECT_EQ(b.path, "/a;x/b");
-    EXPECT_EQ(b.params, ";y=1;z");
-    EXPECT_EQ(b.query, "?q");
-    EXPECT_EQ(b.fragment, "#f");
-    auto c = split_uri(";p");
-    EXPECT_EQ(c.path, "");
-    EXPECT_EQ(c.params, ";p");
-    auto d = split_uri("/a;b/c?x;y");
-    EXPECT_EQ(d.path, "/a;b/c");
-    EXPECT_EQ(d.params, "");
-    EXPECT_EQ(d.query, "?x;y");
-    auto e = split_uri("?only");
-    EXPECT_EQ(e.path, "");
-    EXPECT_EQ(e.query, "?only");
-    EXPECT_EQ(split_uri("").path, "");
+    struct {
+        const char *uri, *path, *params, *query, *fragment;
+    } cases[] = {
+        {"/..;/secret", "/..;/secret", "", "", ""},
+        {"/a;x/b;y=1;z?q#f", "/a;x/b", ";y=1;z", "?q", "#f"},
+        {";p", "", ";p", "", ""},
+        {"/a;b/c?x;y", "/a;b/c", "", "?x;y", ""},
+        {"?only", "", "", "?only", ""},
+        {"", "", "", "", ""},
+    };
+    for (const auto& c : cases) {
+        auto p = split_uri(c.uri);
+        EXPECT_EQ(p.path, c.path) << c.uri;
+        EXPECT_EQ(p.params, c.params) << c.uri;
+        EXPECT_EQ(p.query, c.query) << c.uri;
+        EXPECT_EQ(p.fragment, c.fragment) << c.uri;
+    }
 }
 
 TEST(percent_decode, decodes_once) {
