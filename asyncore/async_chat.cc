@@ -338,6 +338,21 @@ void async_chat::interest_changed() {
 void async_chat::push(std::string data) {
     if (data.empty()) return;
     size_t n = data.size();
+    if (out_queue_.empty() && !corked_) {
+        // Nothing ahead of these bytes: they need not wait in the queue.
+        size_t went = send_direct(data);
+        if (went == n || closed()) {  // (closed: the peer has gone, and its bytes with it)
+            buffer_stock::give(std::move(data));
+            return;
+        }
+        if (went > 0) {
+            out_queue_.push_back(out_item{std::move(data), went, nullptr, false, nullptr, nullptr});
+            out_bytes_ += n - went;
+            output_added();
+            interest_changed();  // the rest waits for the socket to be writable
+            return;
+        }
+    }
     // Small pieces pushed one after another (status line, headers) join the previous piece, so
     // the queue stays short; large ones keep their own buffer (no copy).
     if (!out_queue_.empty()) {
@@ -542,6 +557,20 @@ void async_chat::send_queue() {
         if (exhausted) continue;
         if (!p->ready()) return;  // stalled with nothing produced
         // Otherwise a file range is next: the loop sends it.
+    }
+}
+
+size_t async_chat::send_direct(std::string_view data) {
+    if (in_send_ || not_socket_ || data.size() > send_budget || closed() || !connected() || ring())
+        return 0;
+    for (;;) {
+        ssize_t n = ::send(fileno(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno == EINTR) continue;
+        // A pipe, or a full socket: the queue's path deals with both. A peer that has gone
+        // closes the channel here (send_error), as it would there.
+        if (errno != ENOTSOCK) send_error(errno, "send");
+        return 0;
     }
 }
 

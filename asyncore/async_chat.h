@@ -181,6 +181,11 @@ private:
     enum class send_result { progress, blocked, failed };
 
     void send_queue();
+    // Bytes pushed while nothing is queued ahead of them go to the socket at once (muduo's
+    // sendInLoop), without a trip through the queue: how many of `data` went. 0 when this
+    // path does not apply (a send already running, io_uring, a pipe, more than one pass's
+    // budget) or the socket is full; the caller queues what is left.
+    size_t send_direct(std::string_view data);
     send_result send_bytes(size_t budget);
     send_result sent(size_t n, size_t total);  // n of the head's `total` bytes have gone
     send_result send_file(producer& p, const producer::file_range& r, size_t budget);

@@ -313,18 +313,38 @@ void http_request::done() {
     // Built in a buffer of this thread's stock; the channel gives it back once sent.
     std::string text = buffer_stock::take(256);
     build_reply_header(text, d, gathered_bytes + (d.chunk ? 5 : 0));
-    uint64_t fixed = text.size();
-
-    // The header block, the body and the log hook are queued first and sent together: a
-    // file's head then leaves with MSG_MORE right before its sendfile, not as a packet alone.
-    ch->cork();
     if (d.chunk && all_bytes) {
         // Chunk the body here: the whole reply is then one string, one writev.
         for (auto& item : outgoing_) append_chunk(text, *bytes_of(item));
         text.append("0\r\n\r\n");
-        fixed = text.size();
+    } else {
+        for (size_t i = 0; i < gathered; ++i) text.append(*bytes_of(outgoing_[i]));
+    }
+    uint64_t fixed = text.size();
+
+    // The common reply is that one buffer alone, on a connection that stays open: pushed by
+    // itself it goes to the socket at once, and once it has, the log line is written here
+    // rather than by a hook in the channel's queue.
+    if (gathered == outgoing_.size() && !d.close) {
+        outgoing_.clear();
+        log_bytes_ = fixed;
         ch->push(std::move(text));
-    } else if (d.chunk) {
+        if (ch->closed()) return;  // the client has gone: no log line (as a hook is not told)
+        if (ch->output_empty()) {
+            sent();
+        } else {
+            ch->push_hook(
+                std::shared_ptr<send_hook>(shared_from_this(), static_cast<send_hook*>(this)));
+        }
+        ch->reply_queued(*this, false);
+        return;
+    }
+
+    // Otherwise the header block, the body and the log hook are queued first and sent together:
+    // a file's head then leaves with MSG_MORE right before its sendfile, not as a packet alone.
+    ch->cork();
+    ch->push(std::move(text));
+    if (d.chunk && !all_bytes) {
         std::vector<producer_ptr> parts;
         for (auto& item : outgoing_) {
             if (auto* p = std::get_if<producer_ptr>(&item)) {
@@ -334,15 +354,11 @@ void http_request::done() {
                                                                   1 << 16));
             }
         }
-        ch->push(std::move(text));
         ch->push_with_producer(std::make_unique<counted_producer>(
             std::make_unique<chunked_producer>(
                 std::make_unique<composite_producer>(std::move(parts))),
             shared_from_this(), producer_bytes_));
     } else {
-        for (size_t i = 0; i < gathered; ++i) text.append(*bytes_of(outgoing_[i]));
-        fixed = text.size();
-        ch->push(std::move(text));
         for (size_t i = gathered; i < outgoing_.size(); ++i) {
             auto& item = outgoing_[i];
             if (auto* s = std::get_if<std::string>(&item)) {

@@ -293,6 +293,38 @@ TEST_P(AsyncChatOutput, ManySmallAndLargePushesArriveInOrder) {
     ::close(peer);
 }
 
+TEST_P(AsyncChatOutput, APushWithNothingQueuedGoesOutAtOnceAndTheRestWaitsItsTurn) {
+    // Nothing queued: the bytes reach the socket inside push(), before any loop pass (on
+    // epoll, poll and select; io_uring sends with its next submission). Too many for the
+    // socket: what it took is gone, the rest is queued and sent ahead of later pushes.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    set_buffer(fd, SO_SNDBUF, 16384);
+    set_buffer(peer, SO_RCVBUF, 16384);
+    auto ch = medusa::make<replier>(fd, m);
+    ch->push(std::string("hello\r\n"));
+    if (GetParam() != medusa::backend::uring) {
+        EXPECT_EQ(ch->pending_bytes(), 0u);
+        EXPECT_TRUE(ch->output_empty());
+        std::string first;
+        ASSERT_TRUE(pump(m, [&] { read_some(peer, first); return first.size() >= 7; }, 2000ms));
+        EXPECT_EQ(first, "hello\r\n");
+    }
+    const std::string big = pattern(200000, 11), tail = "tail";
+    ch->push(std::string(big));
+    if (GetParam() != medusa::backend::uring) {
+        EXPECT_GT(ch->pending_bytes(), 0u) << "200 KB cannot all go into 16 KiB buffers";
+        EXPECT_LT(ch->pending_bytes(), big.size()) << "the socket took its share at once";
+    }
+    ch->push(std::string(tail));
+    std::string got;
+    const std::string expected = (GetParam() == medusa::backend::uring ? "hello\r\n" : "") + big + tail;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= expected.size(); }, 20000ms));
+    EXPECT_TRUE(got == expected) << "got " << got.size() << " bytes";
+    EXPECT_EQ(ch->pending_bytes(), 0u);
+    ::close(peer);
+}
+
 TEST_P(AsyncChatOutput, HookThatPushesAndClosesWhenDone) {
     // http_request's log hook runs inside more(); output it pushes goes after the producer's.
     medusa::socket_map m(GetParam());
