@@ -156,9 +156,9 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         request->error(404);
         return;
     }
-    request->set("Last-Modified", std::string_view(target->last_modified, http_date_size));
-    request->set("Content-Length", file_length);
-    request->set("Content-Type", target->content_type);  // content_type_for(path), kept
+    // Last-Modified, Content-Length (file_length) and Content-Type (content_type_for(path)),
+    // made when the file was cached.
+    request->set(target->reply_headers);
 
     if (command == "GET") {
         if (target->has_body) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <utility>
 
 #include "http/mime.h"
@@ -68,6 +69,11 @@ file_cache::file_ptr file_cache::open_file(const std::string& path) const {
     }
     format_http_date(f->st.st_mtime, f->last_modified);
     f->content_type = content_type_for(path);
+    char length[24];
+    auto length_end = std::to_chars(length, length + sizeof length, uint64_t(f->st.st_size)).ptr;
+    f->reply_headers.add("Last-Modified", std::string_view(f->last_modified, http_date_size));
+    f->reply_headers.add("Content-Length", std::string_view(length, size_t(length_end - length)));
+    f->reply_headers.add("Content-Type", f->content_type);
     if (uint64_t(f->st.st_size) <= small_file_size) {
         f->has_body = read_all(fd, size_t(f->st.st_size), f->body);
         f->short_read = !f->has_body;

@@ -38,6 +38,7 @@
 
 #include "http/counter.h"
 #include "http/filesys.h"
+#include "http/header_list.h"
 #include "http/http_date.h"
 
 namespace medusa::http {
@@ -55,6 +56,9 @@ struct cached_file {
     char last_modified[http_date_size] = {};  // format_http_date(st.st_mtime), no NUL
     // content_type_for() the path it was looked up by (a name in the static MIME table).
     std::string_view content_type;
+    // Regular files: the headers a reply of the whole file carries (Last-Modified,
+    // Content-Length, Content-Type, in that order), made once for every reply of it.
+    header_list reply_headers;
 
     cached_file() = default;
     cached_file(const cached_file&) = delete;

@@ -148,6 +148,23 @@ void header_list::assign(const header_list& other) {
     present_ = other.present_;
 }
 
+void header_list::set(const header_list& other) {
+    if (this == &other) return;
+    if (present_ & other.present_) {
+        // A name of `other` may be here (the bits say so for every name that is): one by one.
+        for (size_t i = 0; i < other.size(); ++i) set(other[i].name, other[i].value);
+        return;
+    }
+    reserve(size_t(size_) + other.size_);
+    std::memcpy(text_ + size_, other.text_, other.size_);
+    for (line l : other.lines_) {
+        l.off += size_;
+        lines_.push_back(l);
+    }
+    size_ += other.size_;
+    present_ |= other.present_;
+}
+
 void header_list::clear() {
     size_ = 0;
     lines_.clear();

@@ -83,6 +83,8 @@ public:
     // Names compare case-insensitively. Server and Date are set from the start.
     void set(std::string_view name, std::string_view value);
     void set(std::string_view name, uint64_t value);
+    // set() each header of a prepared list, in its order (see header_list::set).
+    void set(const header_list& headers) { reply_headers_.set(headers); }
     // (The view lasts until the next change to the reply headers.)
     std::optional<std::string_view> get(std::string_view name) const;
     bool has(std::string_view name) const { return get(name).has_value(); }

@@ -131,4 +131,50 @@ TEST(HeaderList, AddOfItsOwnNameAndValueWhileTheBufferMoves) {
     EXPECT_EQ(h[3].value.size(), 2000u);
 }
 
+
+TEST(HeaderList, AssignCopiesAnotherListWhole) {
+    header_list prepared, h;
+    prepared.add("Server", "Medusa/1.12");
+    prepared.add("Date", "Thu, 03 Dec 2026 05:00:00 GMT");
+    h.add("X-Old", "gone");
+    h.assign(prepared);
+    EXPECT_EQ(h.text(), "Server: Medusa/1.12\r\nDate: Thu, 03 Dec 2026 05:00:00 GMT\r\n");
+    EXPECT_EQ(h.get("date"), "Thu, 03 Dec 2026 05:00:00 GMT");
+    EXPECT_EQ(h.get("X-Old"), std::nullopt);
+    h.set("Server", "other");  // the copy is its own: the prepared list does not change
+    EXPECT_EQ(prepared.get("Server"), "Medusa/1.12");
+}
+
+TEST(HeaderList, SetFromAnotherListAppendsOrReplacesByName) {
+    header_list file;
+    file.add("Last-Modified", "Thu, 03 Dec 2026 05:00:00 GMT");
+    file.add("Content-Length", "128");
+    file.add("Content-Type", "text/plain");
+    // None of its names present: appended in its order, every line found by name afterwards.
+    header_list h;
+    h.add("Server", "s");
+    h.set(file);
+    EXPECT_EQ(h.text(),
+              "Server: s\r\nLast-Modified: Thu, 03 Dec 2026 05:00:00 GMT\r\n"
+              "Content-Length: 128\r\nContent-Type: text/plain\r\n");
+    EXPECT_EQ(h.get("content-length"), "128");
+    EXPECT_EQ(h.get("Content-Type"), "text/plain");
+    EXPECT_EQ(h.size(), 4u);
+    // One of them present already: that one is replaced where it stands, the others added.
+    header_list g;
+    g.add("Content-Type", "text/html");
+    g.add("X", "y");
+    g.set(file);
+    EXPECT_EQ(g.text(),
+              "Content-Type: text/plain\r\nX: y\r\nLast-Modified: Thu, 03 Dec 2026 05:00:00 "
+              "GMT\r\nContent-Length: 128\r\n");
+    // Past the inline bytes: the appended lines move with the buffer.
+    header_list big;
+    for (int i = 0; i < 20; ++i) big.add("X-Filler-" + std::to_string(i), std::string(20, 'f'));
+    big.set(file);
+    EXPECT_EQ(big.get("Content-Length"), "128");
+    EXPECT_EQ(big.size(), 23u);
+    EXPECT_TRUE(big.text().ends_with("Content-Type: text/plain\r\n"));
+}
+
 }  // namespace
