@@ -238,23 +238,32 @@ void http_request::build_reply_header(std::string& out, const keepalive_decision
     if (d.chunk) set("Transfer-Encoding", "chunked");
     if (d.header == connection_header::keep_alive) set("Connection", "Keep-Alive");
     if (d.header == connection_header::close) set("Connection", "close");
-    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one buffer.
+    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one buffer, its size
+    // known before a byte is written (one resize, then copies, rather than an append apiece).
     std::string_view version = status_line_version(version_);
     std::string_view phrase = reply_reason.empty() ? reason(reply_code) : reply_reason;
     char code[16];
-    auto code_end = std::to_chars(code, code + sizeof code, reply_code).ptr;
+    const size_t code_size = size_t(std::to_chars(code, code + sizeof code, reply_code).ptr - code);
     std::string_view headers = reply_headers_.text();
-    out.reserve(out.size() + 5 + version.size() + 1 + size_t(code_end - code) + 1 + phrase.size() +
-                2 + headers.size() + 2 + extra);
-    out.append("HTTP/");
-    out.append(version);
-    out.push_back(' ');
-    out.append(code, size_t(code_end - code));
-    out.push_back(' ');
-    out.append(phrase);
-    out.append("\r\n");
-    out.append(headers);
-    out.append("\r\n");
+    const size_t at = out.size();
+    const size_t size =
+        5 + version.size() + 1 + code_size + 1 + phrase.size() + 2 + headers.size() + 2;
+    out.reserve(at + size + extra);
+    out.resize(at + size);
+    char* o = out.data() + at;
+    auto put = [&o](std::string_view piece) {
+        std::memcpy(o, piece.data(), piece.size());
+        o += piece.size();
+    };
+    put("HTTP/");
+    put(version);
+    *o++ = ' ';
+    put(std::string_view(code, code_size));
+    *o++ = ' ';
+    put(phrase);
+    put("\r\n");
+    put(headers);
+    put("\r\n");
 }
 
 void http_request::done() {
