@@ -632,9 +632,9 @@ cgi_handler::~cgi_handler() {
 }
 
 bool cgi_handler::match(http::http_request& request) {
-    const std::string& path = request.split_uri().path;
+    std::string_view path = request.split_uri().path;
     const std::string& p = options_.prefix;
-    return path.compare(0, p.size(), p) == 0 && (path.size() == p.size() || path[p.size()] == '/');
+    return path.starts_with(p) && (path.size() == p.size() || path[p.size()] == '/');
 }
 
 cgi_handler::target cgi_handler::resolve(std::string_view path) const {

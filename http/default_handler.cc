@@ -83,9 +83,9 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
     }
     hit_counter.increment();
 
-    std::string path = request->split_uri().path;
-    size_t skip = path.find_first_not_of('/');
-    path.erase(0, skip == std::string::npos ? path.size() : skip);
+    // The path without its leading slashes: a view of the request's own (no copy).
+    std::string_view path = request->split_uri().path;
+    path.remove_prefix(std::min(path.find_first_not_of('/'), path.size()));
 
     // One cached lookup answers "directory, file or missing" and holds what the file is served
     // from (its bytes, or an open descriptor): a file served a moment ago costs no system call.
@@ -112,12 +112,10 @@ void default_handler::handle_request(std::shared_ptr<http_request> request) {
         }
         file_cache::file_ptr index;
         for (const auto& name : directory_defaults) {
-            std::string p = path + name;
+            std::string p(path);
+            p += name;
             index = cache_.lookup(p, now);
-            if (index && index->is_regular()) {
-                path = std::move(p);
-                break;
-            }
+            if (index && index->is_regular()) break;
             index.reset();
         }
         if (!index) {

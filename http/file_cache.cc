@@ -43,7 +43,7 @@ cached_file::~cached_file() {
 file_cache::file_cache(std::shared_ptr<os_filesystem> filesystem)
     : filesystem_(std::move(filesystem)), generation_(filesystem_->generation()) {}
 
-file_cache::file_ptr file_cache::open_file(const std::string& path) const {
+file_cache::file_ptr file_cache::open_file(std::string_view path) const {
     auto f = std::make_shared<cached_file>();
     // O_NONBLOCK: a FIFO in the docroot must not block the loop in open() until a writer comes
     // (it is then refused as not a regular file); on regular files Linux ignores the flag for
@@ -84,7 +84,7 @@ file_cache::file_ptr file_cache::open_file(const std::string& path) const {
     return f;
 }
 
-file_cache::file_ptr file_cache::lookup(const std::string& path,
+file_cache::file_ptr file_cache::lookup(std::string_view path,
                                         std::chrono::steady_clock::time_point now) {
     if (!enabled) {
         misses.increment();
@@ -117,15 +117,15 @@ file_cache::file_ptr file_cache::lookup(const std::string& path,
     return f;
 }
 
-void file_cache::insert(const std::string& path, file_ptr file,
+void file_cache::insert(std::string_view path, file_ptr file,
                         std::chrono::steady_clock::time_point now) {
     if (max_entries == 0) return;
     if (file->fd >= 0 && max_descriptors == 0) return;
     if (file->body.size() > max_bytes) return;
     bytes_ += file->body.size();
     if (file->fd >= 0) ++descriptors_;
-    lru_.push_front(node{path, std::move(file), now});
-    index_[path] = lru_.begin();
+    lru_.push_front(node{std::string(path), std::move(file), now});
+    index_.insert_or_assign(lru_.front().path, lru_.begin());
     evict();
 }
 
@@ -151,7 +151,7 @@ void file_cache::evict() {
     }
 }
 
-void file_cache::invalidate(const std::string& path) {
+void file_cache::invalidate(std::string_view path) {
     if (auto found = index_.find(path); found != index_.end()) erase(found->second);
 }
 

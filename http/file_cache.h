@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -90,11 +91,11 @@ public:
     // names: nullptr when it does not exist or is refused. `now` is what an entry's age is
     // measured against: a handler passes its loop's time of the pass (socket_map::now()), which
     // spares a clock read per request (entries then stay at most max_age plus the pass's length).
-    file_ptr lookup(const std::string& path, std::chrono::steady_clock::time_point now);
-    file_ptr lookup(const std::string& path) { return lookup(path, std::chrono::steady_clock::now()); }
+    file_ptr lookup(std::string_view path, std::chrono::steady_clock::time_point now);
+    file_ptr lookup(std::string_view path) { return lookup(path, std::chrono::steady_clock::now()); }
 
     // Forget one path, or everything.
-    void invalidate(const std::string& path);
+    void invalidate(std::string_view path);
     void clear();
 
     size_t size() const { return index_.size(); }
@@ -115,15 +116,22 @@ private:
     using lru_list = std::list<node>;
 
     // The confined open and fstat (and read, for a small file) of `path`.
-    file_ptr open_file(const std::string& path) const;
-    void insert(const std::string& path, file_ptr file, std::chrono::steady_clock::time_point now);
+    file_ptr open_file(std::string_view path) const;
+    void insert(std::string_view path, file_ptr file, std::chrono::steady_clock::time_point now);
     void erase(lru_list::iterator it);
     void evict();
 
     std::shared_ptr<os_filesystem> filesystem_;
     uint64_t generation_;
     lru_list lru_;  // most recently used first
-    std::unordered_map<std::string, lru_list::iterator> index_;
+    // Looked up by a string_view (the path as the request holds it: no copy per lookup).
+    struct path_hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, lru_list::iterator, path_hash, std::equal_to<>> index_;
     uint64_t bytes_ = 0;
     size_t descriptors_ = 0;
 };

@@ -118,8 +118,12 @@ const http_request::uri_split& http_request::split_uri() {
     if (!split_) {
         uri_parts p = http::split_uri(head_.uri());
         split_.emplace();
-        split_->path = p.path.find('%') == std::string_view::npos ? std::string(p.path)
-                                                                   : percent_decode(p.path);
+        if (p.path.find('%') == std::string_view::npos) {
+            split_->path = p.path;
+        } else {
+            decoded_path_ = percent_decode(p.path);
+            split_->path = decoded_path_;
+        }
         split_->params = p.params;
         split_->query = p.query;
         split_->fragment = p.fragment;

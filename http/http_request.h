@@ -63,10 +63,11 @@ public:
     http_version version_kind() const { return version_; }
 
     // <path>;<params>?<query>#<fragment> of the received URI, the path percent-decoded once
-    // ("/a%2520b" gives "/a%20b"); params/query/fragment keep their ';', '?', '#'.
+    // ("/a%2520b" gives "/a%20b"); params/query/fragment keep their ';', '?', '#'. Views that
+    // last as long as the request (a path with no '%' is a view of the received URI itself: no
+    // copy, whatever its length).
     struct uri_split {
-        std::string path;
-        std::string_view params, query, fragment;
+        std::string_view path, params, query, fragment;
     };
     const uri_split& split_uri();
 
@@ -197,6 +198,7 @@ private:
     std::string uri_;  // medusa's decoded .uri, when it differs from the raw one
     http_version version_;
     std::optional<uri_split> split_;
+    std::string decoded_path_;  // split_->path, when the received one had to be decoded
     header_list reply_headers_;
     // What push() queued: a reply body is nearly always one piece, kept inline.
     using shared_bytes = std::shared_ptr<const std::string>;

@@ -77,7 +77,7 @@ bool put_handler::match(http_request& request) {
 }
 
 void put_handler::handle_request(std::shared_ptr<http_request> request) {
-    std::string path = request->split_uri().path;
+    std::string path(request->split_uri().path);
     size_t skip = path.find_first_not_of('/');
     path.erase(0, skip == std::string::npos ? path.size() : skip);
 

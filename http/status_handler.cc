@@ -16,12 +16,11 @@ status_extension::status_extension(std::vector<status_source> objects, std::stri
     : objects_(std::move(objects)), statusdir_(std::move(statusdir)), start_time_(time(nullptr)) {}
 
 bool status_extension::match(http_request& request) {
-    const std::string& path = request.split_uri().path;
-    return path.compare(0, statusdir_.size(), statusdir_) == 0;
+    return request.split_uri().path.starts_with(statusdir_);
 }
 
 void status_extension::handle_request(std::shared_ptr<http_request> request) {
-    std::string path = request->split_uri().path;
+    std::string path(request->split_uri().path);
     hit_counter.increment();
     if (path == statusdir_) {
         request->set("Content-Type", "text/html");

@@ -33,6 +33,20 @@ TEST(http_request, request_fields_and_medusas_uri) {
     EXPECT_EQ(r->get_header("HOST"), "x");
 }
 
+TEST(http_request, split_uri_path_is_the_received_bytes_unless_decoded) {
+    // A path with no '%' is a view of the request line itself, however long (no copy, no
+    // allocation per request); a decoded one lives in the request and stays put.
+    auto r = make_request("GET /images/a-rather-long-file-name.png?v=1 HTTP/1.1\r\n\r\n");
+    std::string_view path = r->split_uri().path;
+    EXPECT_EQ(path, "/images/a-rather-long-file-name.png");
+    std::string_view raw = r->raw_uri();
+    EXPECT_EQ(path.data(), raw.data()) << "a view of the received URI";
+    auto d = make_request("GET /images/a%20rather%20long%20name.png HTTP/1.1\r\n\r\n");
+    std::string_view decoded = d->split_uri().path;
+    EXPECT_EQ(decoded, "/images/a rather long name.png");
+    EXPECT_EQ(d->split_uri().path.data(), decoded.data()) << "asked again: the same bytes";
+}
+
 TEST(http_request, get_header_is_case_insensitive_and_the_first_match) {
     auto r = make_request(
         "GET / HTTP/1.1\r\nHost: one\r\nX-Twice: first\r\nx-twice: second\r\n"
