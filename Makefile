@@ -174,6 +174,12 @@ bench-instructions: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll
 	@BUILD=$(BUILD) bench/instructions.sh
 
+# What a page costs (bench/page_cost.sh): bare_epoll made to touch N more pages per request.
+.PHONY: bench-page-cost
+bench-page-cost: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bin/bare_epoll
+	@BUILD=$(BUILD) bench/page_cost.sh
+
 # The thread load comparison (bench/thread_compare.sh): one reply from an in-loop handler, a
 # script on the worker pool and a hand-off, all served by bench/servers/thread_bench_server.cc
 # (a program, not a Google Benchmark: it sits outside bench/*.cc), under wrk; prints the ratios.

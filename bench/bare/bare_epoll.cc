@@ -7,7 +7,7 @@
 // logging, no allocation per request. Whatever a real server (medusa-demo, nginx, lighttpd) loses
 // against it on the same CPU is what its own work costs.
 //
-//   bare_epoll --port 8080 [--host 127.0.0.1] --root DIR [--sendfile-min BYTES]
+//   bare_epoll --port 8080 [--host 127.0.0.1] --root DIR [--sendfile-min BYTES] [--touch-pages N]
 //
 // Bodies of at least --sendfile-min bytes (default 8 KiB) are kept in a memfd and sent with
 // sendfile() after the head, as nginx does with `sendfile on`: for a 1 MiB reply, copying it
@@ -15,6 +15,11 @@
 // page-cache pages does (measured: 342 against 174 µs per reply), and a ceiling that pays that
 // copy would not be a ceiling. Smaller replies go out in one send() of head and body together,
 // which is cheaper than two system calls.
+//
+// --touch-pages N (an experiment, bench/page_cost.sh; 0 by default): after each read, write one
+// byte in each of N distinct 4 KiB pages of an array made at start-up. That is a server's memory
+// footprint per request without its instructions: what each page a request touches costs the
+// server, on a machine where the TLB is cold after every system call.
 //
 // Every regular file directly inside DIR is loaded at start-up and served as /NAME with the right
 // Content-Length, so the same URLs work here and on the real servers; any other target gets a
@@ -121,7 +126,8 @@ struct connection {
 class server {
 public:
     server(const std::string& host, int port, const std::filesystem::path& root,
-           std::size_t sendfile_min) {
+           std::size_t sendfile_min, std::size_t touch_pages)
+        : touch_pages_(touch_pages), touch_(touch_pages * 4096, 0) {
         load(root, sendfile_min);
         listen_on(host, port);
         ep_ = epoll_create1(EPOLL_CLOEXEC);
@@ -208,6 +214,7 @@ private:
 
     // Returns false when the connection has been dropped.
     bool on_readable(connection& c) {
+        for (std::size_t k = 0; k < touch_pages_; ++k) ++touch_[k * 4096];
         char buf[16 * 1024];
         for (;;) {
             ssize_t n = recv(c.fd, buf, sizeof buf, 0);
@@ -293,6 +300,8 @@ private:
         conns_[static_cast<std::size_t>(fd)].reset();
     }
 
+    std::size_t touch_pages_;
+    std::vector<unsigned char> touch_;  // --touch-pages: touch_pages_ pages, one byte written in each
     int listener_ = -1;
     int ep_ = -1;
     int port_ = 0;
@@ -303,7 +312,8 @@ private:
 
 int usage(const char* argv0) {
     std::cerr << "usage: " << argv0
-              << " --port PORT [--host 127.0.0.1] --root DIR [--sendfile-min BYTES]\n";
+              << " --port PORT [--host 127.0.0.1] --root DIR [--sendfile-min BYTES]"
+                 " [--touch-pages N]\n";
     return 2;
 }
 
@@ -314,7 +324,7 @@ int main(int argc, char** argv) {
     if (!bare::parse_options(argc, argv, true, o)) return usage(argv[0]);
     signal(SIGPIPE, SIG_IGN);
     try {
-        server s(o.host, o.port, o.root, o.sendfile_min);
+        server s(o.host, o.port, o.root, o.sendfile_min, o.touch_pages);
         std::cout << "bare_epoll listening on " << o.host << ":" << s.port() << std::endl;
         s.run();
     } catch (const std::exception& e) {

@@ -96,22 +96,24 @@ inline std::string reply_head(std::string_view server, std::string_view status, 
     return r;
 }
 
-// The command line both loops take: --port PORT [--host 127.0.0.1] --root DIR, and, where
-// `sendfile_min` is wanted (bare_epoll), [--sendfile-min BYTES]. False on anything else.
+// The command line both loops take: --port PORT [--host 127.0.0.1] --root DIR, and, for
+// bare_epoll (`epoll_loop`), [--sendfile-min BYTES] [--touch-pages N]. False on anything else.
 struct options {
     std::string host = "127.0.0.1";
     int port = -1;
     std::string root;
     std::size_t sendfile_min = 8 * 1024;
+    std::size_t touch_pages = 0;  // bare_epoll --touch-pages: see bench/page_cost.sh
 };
-inline bool parse_options(int argc, char** argv, bool sendfile_min, options& o) {
+inline bool parse_options(int argc, char** argv, bool epoll_loop, options& o) {
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (i + 1 >= argc) return false;
         if (a == "--host") o.host = argv[++i];
         else if (a == "--port") o.port = std::atoi(argv[++i]);
         else if (a == "--root") o.root = argv[++i];
-        else if (a == "--sendfile-min" && sendfile_min) o.sendfile_min = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--sendfile-min" && epoll_loop) o.sendfile_min = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--touch-pages" && epoll_loop) o.touch_pages = std::strtoull(argv[++i], nullptr, 10);
         else return false;
     }
     return o.port >= 0 && !o.root.empty();
