@@ -8,7 +8,7 @@
 #   PAGES="0 32 128" ROUNDS=3 bench/page_cost.sh
 #
 # Why it exists: on the machine this project is measured on (a PVM guest), the server's CPU per
-# request hardly follows its instruction count (cutting medusa-demo's by a third, 6,832 to 4,772
+# request hardly follows its instruction count (cutting medusa-demo's by a third, 6,832 to 4,760
 # per request, moved it by about 2%), and its user time on epoll is twice what the same library
 # costs on io_uring, which makes fewer system calls. What it follows is how many distinct pages a
 # request touches between system calls: the TLB is cold after each, and every page is a walk. This
