@@ -338,10 +338,11 @@ void async_chat::interest_changed() {
 void async_chat::push(std::string data) {
     if (data.empty()) return;
     size_t n = data.size();
-    if (out_queue_.empty() && !corked_) {
-        // Nothing ahead of these bytes: they need not wait in the queue.
+    if (out_queue_.empty() && !corked_ && !closed()) {
+        // Nothing ahead of these bytes: they need not wait in the queue. (A channel with no
+        // socket yet queues them, to go once it connects.)
         size_t went = send_direct(data);
-        if (went == n || closed()) {  // (closed: the peer has gone, and its bytes with it)
+        if (went == n || closed()) {  // (closed now: the peer has gone, and its bytes with it)
             buffer_stock::give(std::move(data));
             return;
         }

@@ -48,7 +48,8 @@ public:
     // Make this list a copy of `other` (a request's reply starts from a prepared list of the
     // headers every reply carries: one copy of its bytes instead of a set() per header).
     void assign(const header_list& other);
-    // set() each header of `other`, in its order. When none of its names is here already (the
+    // set() each header of `other`, in its order; `other` names each header once (a list made
+    // with set(), or add() of distinct names). When none of its names is here already (the
     // rule), that is one copy of its bytes: a file's Last-Modified, Content-Length and
     // Content-Type, prepared when the file was cached, cost a reply one copy.
     void set(const header_list& other);

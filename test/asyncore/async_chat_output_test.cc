@@ -325,6 +325,39 @@ TEST_P(AsyncChatOutput, APushWithNothingQueuedGoesOutAtOnceAndTheRestWaitsItsTur
     ::close(peer);
 }
 
+// A channel made without a socket: bytes pushed before it has one wait in the queue and go out,
+// in order, once it has connected.
+class unconnected_chat : public medusa::async_chat {
+public:
+    explicit unconnected_chat(medusa::socket_map& m) : async_chat(m) {}
+    void collect_incoming_data(std::string_view) override {}
+    void found_terminator() override {}
+    using async_chat::connect;
+    using async_chat::create_socket;
+};
+
+TEST_P(AsyncChatOutput, BytesPushedBeforeTheSocketExistsGoOutOnceConnected) {
+    medusa::socket_map m(GetParam());
+    sockaddr_in a;
+    int lfd = chat_test::loopback_listener(a);
+    auto ch = medusa::make<unconnected_chat>(m);
+    ch->push(std::string("early\r\n"));
+    EXPECT_EQ(ch->pending_bytes(), 7u) << "kept, not dropped, while there is no socket";
+    ch->create_socket(AF_INET);
+    ch->connect(medusa::address::inet("127.0.0.1", ntohs(a.sin_port)));
+    ch->push(std::string("late\r\n"));
+    int peer = -1;
+    ASSERT_TRUE(pump(m, [&] {
+        if (peer < 0) peer = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        return peer >= 0;
+    }, 5000ms));
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= 13; }, 5000ms));
+    EXPECT_EQ(got, "early\r\nlate\r\n");
+    ::close(peer);
+    ::close(lfd);
+}
+
 TEST_P(AsyncChatOutput, HookThatPushesAndClosesWhenDone) {
     // http_request's log hook runs inside more(); output it pushes goes after the producer's.
     medusa::socket_map m(GetParam());

@@ -91,16 +91,23 @@ public:
 
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// A connected loopback TCP pair: {the channel's end, the test's peer end}.
-inline std::pair<int, int> tcp_pair() {
+// A listening TCP socket on a free loopback port; `a` is set to its address.
+inline int loopback_listener(sockaddr_in& a) {
     int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
+    a = sockaddr_in{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
     EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(::listen(lfd, 1), 0);
     EXPECT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    return lfd;
+}
+
+// A connected loopback TCP pair: {the channel's end, the test's peer end}.
+inline std::pair<int, int> tcp_pair() {
+    sockaddr_in a;
+    int lfd = loopback_listener(a);
     int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     EXPECT_EQ(medusa_test::connect_through_eintr(peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     int conn = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
