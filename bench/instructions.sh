@@ -41,15 +41,7 @@ trap cleanup EXIT
 mkdir -p "$TMP/root"
 head -c 128 /dev/urandom >"$TMP/root/128b.bin"
 
-# A loopback port nobody listens on.
-free_port() {
-    local p i
-    for i in $(seq 1 100); do
-        p=$(( 20000 + RANDOM % 10000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    log "no free port"; exit 1
-}
+. bench/lib/free_port.sh
 
 # heap_allocations PROFILE: the calls to malloc, calloc, realloc and aligned allocation that
 # the profile recorded (operator new calls malloc, so it is counted once, there). Callgrind names

@@ -141,11 +141,7 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
 void header_list::assign(const header_list& other) {
     if (this == &other) return;
     clear();
-    reserve(other.size_);
-    std::memcpy(text_, other.text_, other.size_);
-    size_ = other.size_;
-    for (const line& l : other.lines_) lines_.push_back(l);
-    present_ = other.present_;
+    set(other);  // (an empty list shares no name with it: one copy of its bytes)
 }
 
 void header_list::set(const header_list& other) {
