@@ -460,6 +460,16 @@ void async_chat::handle_write() { initiate_send(); }
 void async_chat::handle_close() { close(); }
 
 void async_chat::close() {
+    // On io_uring a hook waits at the head of the queue for the send before it to complete (see
+    // send_queue). When that send has completed well, the hook is due even if the channel closes
+    // before its writable event is handled (the peer read the reply and closed, both news in one
+    // pass): tell it now, before the queue goes.
+    while (!in_send_ && !out_queue_.empty() && out_queue_.front().hook && ring() && !sending() &&
+           !send_failed()) {
+        std::shared_ptr<send_hook> hook = std::move(out_queue_.front().hook);
+        out_queue_.pop_front();
+        hook->sent();
+    }
     dispatcher::close();
     // Producers may hold files; let them go now rather than when the channel is destroyed.
     release_output();
@@ -501,7 +511,12 @@ void async_chat::send_queue() {
             continue;
         }
         if (head.hook) {
-            // Everything before it has gone. (Off the queue first: the hook may push or close.)
+            // Everything before it has gone. On io_uring that is when the send in flight has
+            // completed (its completion is the writable event that brings us back), and
+            // completed well: after a failed one the channel closes at its hang-up with the hook
+            // untold, as EPIPE from send(2) closes it on the other backends.
+            if (sending() || send_failed()) return;
+            // (Off the queue first: the hook may push or close.)
             std::shared_ptr<send_hook> hook = std::move(head.hook);
             out_queue_.pop_front();
             hook->sent();

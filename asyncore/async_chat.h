@@ -55,8 +55,9 @@ struct terminator_scan {
 terminator_scan find_terminator(std::string_view buf, std::string_view terminator);
 
 // What push_hook() queues: told once everything pushed before it has been handed to the socket
-// (an access log line written when the reply has gone, as medusa's hooked_producer). Not told if
-// the channel closes or discards its output first.
+// (an access log line written when the reply has gone, as medusa's hooked_producer); on io_uring,
+// once the ring's send of it has completed. Not told if the channel closes or discards its output
+// first, nor after a send that failed (the peer gone).
 class send_hook {
 public:
     virtual void sent() = 0;

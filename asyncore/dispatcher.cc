@@ -397,6 +397,11 @@ bool dispatcher::sending() const {
     return r && r->busy(fd_);
 }
 
+bool dispatcher::send_failed() const {
+    uring_poller* r = ring();
+    return r && r->send_failed(fd_);
+}
+
 std::string dispatcher::take_delivered_input() {
     uring_poller* r = ring();
     return r ? r->take_input(fd_) : std::string();

@@ -86,6 +86,10 @@ public:
     // On the io_uring backend a send() returns before the kernel has the bytes: true while one
     // is still in flight. Always false on the other backends, where send() is the system call.
     bool sending() const;
+    // On the io_uring backend: a send the ring took has since failed (the peer has gone); the
+    // channel hears of it as a hang-up at the next pass. Always false on the other backends,
+    // where send() returns the error itself.
+    bool send_failed() const;
     // Bytes the io_uring backend has already read from the socket that recv() has not handed
     // out (nothing on the other backends). Taking them stops the backend reading: for a socket
     // about to leave the loop (a hand-off to a thread).

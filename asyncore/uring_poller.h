@@ -88,6 +88,9 @@ public:
     ssize_t recv(int fd, void* buf, size_t n);
     // A send is queued or in flight: the socket is not writable yet.
     bool busy(int fd) const { return is_stream(fd) && fds_[fd].send_busy; }
+    // A send taken by send() has failed since (EPIPE, ECONNRESET...): the next send() returns
+    // the error, and the descriptor's next event is a hang-up.
+    bool send_failed(int fd) const { return is_stream(fd) && fds_[fd].send_error != 0; }
     // Queue the pieces as one send (flags as send(2); MSG_NOSIGNAL is always added). Returns
     // the bytes taken (their total, or max_send when they are more: the copy is bounded), or -1
     // with errno: EAGAIN while busy(), or the error an earlier send ended in (EPIPE,

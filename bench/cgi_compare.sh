@@ -83,15 +83,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-        for q in "${PORT[@]}"; do [ "$q" = "$p" ] && continue 2; done
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free loopback port found"
-}
+. bench/lib/free_port.sh
 
 # GET /cgi-bin/hello over HTTP/1.0; prints the status code and the body's first line.
 probe() (

@@ -15,9 +15,11 @@
 #   QUICK=1             DURATION=2 RUNS=1, fewer rows and IDLE_CONNS=2000, unless given too
 #   ROWS="1m.bin:c500"  only these rows (FILE:LOAD, LOAD cN for wrk -cN or abN for ab -c N; files
 #                       128b.bin 16k.bin 1m.bin), to re-measure a row that a change concerns
-#   SERVERS="medusa medusa-uring nginx lighttpd bare bare-uring medusa-py"   which servers to start
-#                       (peers that fail to start are reported and left out; medusa is skipped
-#                       when its binary is missing; medusa-uring is medusa-demo --backend uring)
+#   SERVERS="medusa medusa-uring nginx lighttpd lighttpd-aa bare bare-uring medusa-py"
+#                       which servers to start (peers that fail to start are reported and left
+#                       out; medusa is skipped when its binary is missing; medusa-uring is
+#                       medusa-demo --backend uring; lighttpd-aa is a second lighttpd, the A/A
+#                       control: what two identical servers measure apart, row by row)
 #   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll|uring)
 #   MEDUSA_ARGS=""                         more flags for medusa-demo (after the script's own)
 #   MEDUSA_LOG=0        1: keep medusa-demo's access log (the peers run with theirs off)
@@ -44,15 +46,20 @@
 # of utime+stime in /proc/PID/stat (the server and its children) over the run, divided by the
 # requests completed.
 #
-# Idle section: each server (medusa-demo once per IDLE_BACKENDS) is started again, fresh, and
-# measured with wrk at 1 and 50 connections on 128b.bin; then bench/idle/idle_conns.py opens
-# IDLE_CONNS connections, one request and reply on each, and holds them idle; the server's RSS
-# (VmRSS, with its children) before and after gives the user memory per idle connection; wrk at
-# 1 and 50 connections again, with the idle connections open, gives the throughput ratio. After
-# the idle connections are released, one more request must get its 200. On the select backend
-# the server must refuse what it cannot hold (fd >= 1024) with a log line: the script counts those
-# lines, and skips wrk there (every new connection would be refused while the idle ones hold the
-# low descriptors).
+# Idle section: each server (medusa-demo once per IDLE_BACKENDS) is started again, fresh, with a
+# twin (a second fresh instance); bench/idle/idle_conns.py opens IDLE_CONNS connections on the
+# first, one request and reply on each, and holds them idle; its RSS (VmRSS, with its children)
+# before and after gives the user memory per idle connection. Then wrk at 1 and 50 connections,
+# in rounds that run the instance holding the idle connections and the twin one right after the
+# other (reversed every other round), gives the throughput ratio with the idle connections open
+# against none, round by round. After the idle connections are released, one more request must
+# get its 200. On the select backend the server must refuse what it cannot hold (fd >= 1024)
+# with a log line: the script counts those lines, and skips wrk (and the twin) there: every new
+# connection would be refused while the idle ones hold the low descriptors.
+#
+# The A/A control (lighttpd-aa): a second lighttpd runs in every round of the load rows like the
+# other servers; its ratio to lighttpd, row by row, is the spread two identical servers show on
+# this machine. A target NOT met on a shortfall within that spread says so.
 #
 # It installs nginx, lighttpd, wrk, apache2-utils and supervisor (for medusa-py) from Debian's
 # packages when missing, and stops and disables the system services the packages may have
@@ -79,7 +86,7 @@ else
     IDLE_CONNS=${IDLE_CONNS:-10000}
     IDLE_OPEN_TIMEOUT=${IDLE_OPEN_TIMEOUT:-120}
 fi
-SERVERS=${SERVERS:-"medusa medusa-uring nginx lighttpd bare bare-uring medusa-py"}
+SERVERS=${SERVERS:-"medusa medusa-uring nginx lighttpd lighttpd-aa bare bare-uring medusa-py"}
 MEDUSA_BACKEND=${MEDUSA_BACKEND:-epoll}
 MEDUSA_LOG=${MEDUSA_LOG:-0}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -189,26 +196,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on (connect is refused), that no socket uses (ss), not yet
-# handed to another server. Taken below the kernel's ephemeral range: the idle client's and
-# wrk's closed connections leave thousands of ephemeral ports in TIME_WAIT for a minute, and a
-# server cannot bind one of those, SO_REUSEADDR or not (seen: bind(127.0.0.1:36500) failed with
-# EADDRINUSE right after the previous idle case).
-EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-    local p i used lo=10000 span
-    span=$(( EPHEMERAL_LOW - lo ))
-    [ "$span" -ge 1000 ] || { lo=20000; span=30000; }
-    for i in $(seq 1 200); do
-        p=$(( lo + (RANDOM * 32768 + RANDOM) % span ))
-        used=0
-        for q in "${PORT[@]}"; do [ "$q" = "$p" ] && used=1; done
-        [ "$used" = 1 ] && continue
-        if command -v ss >/dev/null && [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then continue; fi
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free loopback port found"
-}
+. bench/lib/free_port.sh
 
 # GET PATH over HTTP/1.0 on 127.0.0.1:PORT; prints "STATUS CONTENT-LENGTH". Every read has a
 # timeout; runs in a subshell so a refused connection only fails this call.
@@ -248,22 +236,26 @@ wait_ready() {
 # (no daemon), and records its pid and port. start_server NAME picks the function (medusa-py's
 # is start_medusa_py).
 
-start_server() { "start_${1//-/_}"; }
+# start_server NAME [INSTANCE]: INSTANCE (default NAME) keys PID, PORT and the log; the idle
+# section starts a second instance of a server, NAME-twin, to measure it side by side.
+start_server() { "start_${1//-/_}" "${2:-$1}"; }
 
 start_bare() {
+    local n=$1
     [ -x "$BARE_BIN" ] || { log "bare: $BARE_BIN not built (make $BARE_BIN)"; return 1; }
-    PORT[bare]=$(free_port)
-    taskset -c "$SERVER_CPU" "$BARE_BIN" --host 127.0.0.1 --port "${PORT[bare]}" --root "$TMP/root" \
-        >>"$TMP/bare.log" 2>&1 &
-    PID[bare]=$!
+    PORT[$n]=$(free_port)
+    taskset -c "$SERVER_CPU" "$BARE_BIN" --host 127.0.0.1 --port "${PORT[$n]}" --root "$TMP/root" \
+        >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 start_bare_uring() {
+    local n=$1
     [ -x "$BARE_URING_BIN" ] || { log "bare-uring: $BARE_URING_BIN not built (make $BARE_URING_BIN)"; return 1; }
-    PORT[bare-uring]=$(free_port)
-    taskset -c "$SERVER_CPU" "$BARE_URING_BIN" --host 127.0.0.1 --port "${PORT[bare-uring]}" \
-        --root "$TMP/root" >>"$TMP/bare-uring.log" 2>&1 &
-    PID[bare-uring]=$!
+    PORT[$n]=$(free_port)
+    taskset -c "$SERVER_CPU" "$BARE_URING_BIN" --host 127.0.0.1 --port "${PORT[$n]}" \
+        --root "$TMP/root" >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 # medusa-demo's flags beyond address, root and backend, from what its --help offers: no access
@@ -282,30 +274,33 @@ medusa_flags() {
 }
 
 start_medusa() {
+    local n=$1
     [ -x "$MEDUSA_BIN" ] || { log "medusa: $MEDUSA_BIN not built (make $MEDUSA_BIN)"; return 1; }
-    PORT[medusa]=$(free_port)
-    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa]}" \
+    PORT[$n]=$(free_port)
+    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[$n]}" \
         --root "$TMP/root" --backend "$MEDUSA_BACKEND" $MEDUSA_FLAGS ${MEDUSA_ARGS:-} \
-        >>"$TMP/medusa.log" 2>&1 &
-    PID[medusa]=$!
+        >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 # The same program on the io_uring backend, as a column of its own.
 start_medusa_uring() {
+    local n=$1
     [ -x "$MEDUSA_BIN" ] || { log "medusa-uring: $MEDUSA_BIN not built (make $MEDUSA_BIN)"; return 1; }
-    PORT[medusa-uring]=$(free_port)
-    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[medusa-uring]}" \
+    PORT[$n]=$(free_port)
+    taskset -c "$SERVER_CPU" "$MEDUSA_BIN" --host 127.0.0.1 --port "${PORT[$n]}" \
         --root "$TMP/root" --backend uring $MEDUSA_FLAGS ${MEDUSA_ARGS:-} \
-        >>"$TMP/medusa-uring.log" 2>&1 &
-    PID[medusa-uring]=$!
+        >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 start_medusa_py() {
+    local n=$1
     medusa_py_importable || { log "medusa-py: $PYTHON cannot import supervisor.medusa (apt-get install supervisor)"; return 1; }
-    PORT[medusa-py]=$(free_port)
+    PORT[$n]=$(free_port)
     taskset -c "$SERVER_CPU" "$PYTHON" bench/medusa_py/start_medusa.py --host 127.0.0.1 \
-        --port "${PORT[medusa-py]}" --root "$TMP/root" >>"$TMP/medusa-py.log" 2>&1 &
-    PID[medusa-py]=$!
+        --port "${PORT[$n]}" --root "$TMP/root" >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 # nginx and lighttpd get room for the idle section's connections: nginx counts every connection
@@ -315,18 +310,18 @@ FD_LIMIT=1024
 conn_room() { local want=$(( IDLE_CONNS + 1024 )); [ "$want" -lt 8192 ] && want=8192; echo "$want"; }
 
 start_nginx() {
-    local conns
+    local n=$1 conns
     conns=$(conn_room); [ "$conns" -gt $(( FD_LIMIT - 200 )) ] && conns=$(( FD_LIMIT - 200 ))
-    PORT[nginx]=$(free_port)
-    mkdir -p "$TMP/nginx"
-    cat >"$TMP/nginx/nginx.conf" <<EOF
+    PORT[$n]=$(free_port)
+    mkdir -p "$TMP/$n"
+    cat >"$TMP/$n/nginx.conf" <<EOF
 # One worker, access log off, sendfile on; keep-alive connections are not cut after N requests.
 daemon off;
 master_process on;
 worker_processes 1;
 worker_rlimit_nofile $FD_LIMIT;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx.log warn;
+pid $TMP/$n/nginx.pid;
+error_log $TMP/$n.log warn;
 events { worker_connections $conns; }
 http {
     access_log off;
@@ -334,43 +329,49 @@ http {
     keepalive_requests 1000000;
     keepalive_timeout 600s;
     default_type application/octet-stream;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
+    client_body_temp_path $TMP/$n/body;
+    proxy_temp_path $TMP/$n/proxy;
+    fastcgi_temp_path $TMP/$n/fastcgi;
+    uwsgi_temp_path $TMP/$n/uwsgi;
+    scgi_temp_path $TMP/$n/scgi;
     server {
-        listen 127.0.0.1:${PORT[nginx]};
+        listen 127.0.0.1:${PORT[$n]};
         root $TMP/root;
     }
 }
 EOF
-    taskset -c "$SERVER_CPU" nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx.log" \
-        >>"$TMP/nginx.log" 2>&1 &
-    PID[nginx]=$!
+    taskset -c "$SERVER_CPU" nginx -p "$TMP/$n/" -c "$TMP/$n/nginx.conf" -e "$TMP/$n.log" \
+        >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
 
 LIGHTTPD_CONNS=8192
 start_lighttpd() {
+    local n=$1
     LIGHTTPD_CONNS=$(conn_room)
     [ "$LIGHTTPD_CONNS" -gt $(( FD_LIMIT / 2 )) ] && LIGHTTPD_CONNS=$(( FD_LIMIT / 2 ))
-    PORT[lighttpd]=$(free_port)
-    cat >"$TMP/lighttpd.conf" <<EOF
+    PORT[$n]=$(free_port)
+    cat >"$TMP/$n.conf" <<EOF
 # One process (no max-worker), no mod_accesslog; keep-alive connections are not cut after N requests.
 server.modules = ()
 server.document-root = "$TMP/root"
 server.bind = "127.0.0.1"
-server.port = ${PORT[lighttpd]}
-server.errorlog = "$TMP/lighttpd.log"
+server.port = ${PORT[$n]}
+server.errorlog = "$TMP/$n.log"
 server.max-fds = $(( LIGHTTPD_CONNS * 2 ))
 server.max-connections = $LIGHTTPD_CONNS
 server.max-keep-alive-requests = 1000000
 server.max-keep-alive-idle = 600
 mimetype.assign = ( "" => "application/octet-stream" )
 EOF
-    taskset -c "$SERVER_CPU" lighttpd -D -f "$TMP/lighttpd.conf" >>"$TMP/lighttpd.log" 2>&1 &
-    PID[lighttpd]=$!
+    taskset -c "$SERVER_CPU" lighttpd -D -f "$TMP/$n.conf" >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
 }
+
+# The A/A control: a second lighttpd, configured as the first, run in every round like the
+# others. Its ratio to lighttpd on a row is what two identical servers measure apart on this
+# machine: the noise a ratio of medusa-demo's to lighttpd's is read against.
+start_lighttpd_aa() { start_lighttpd "$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # Measurement
@@ -405,6 +406,10 @@ to_ms() {  # wrk latency (123.45us, 1.20ms, 2.00s) -> milliseconds
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
         if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+quotient() {  # A B -> A / B to six places, or — when either is missing or B is not positive
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.6f", a / b; else print "—" }'
 }
 
 # One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU (µs/req).
@@ -450,39 +455,42 @@ run_load() {
 # Idle section. One case: KEY (server/backend) SERVER BACKEND N. Results in the I_* arrays.
 
 IDLE_KEYS=""   # the cases in the order they ran: SERVER/BACKEND (BACKEND "-" for the peers)
+# I_B*: the twin's req/s (no idle connections), I_I*: the idle-holding instance's, at 1 and 50
+# connections, every run; I_R1 / I_R50 [KEY|RUN]: their ratio in each round.
 declare -A I_N=() I_HELD=() I_FAILED=() I_UNFIN=() I_RSS0=() I_RSS1=() I_BPC=() I_B1=() I_B50=() \
-    I_I1=() I_I50=() I_ERR=() I_OPEN=() I_AFTER=() I_REFUSED=() I_ALIVE=() I_NOTE=()
+    I_I1=() I_I50=() I_R1=() I_R50=() I_ERR=() I_OPEN=() I_AFTER=() I_REFUSED=() I_ALIVE=() I_NOTE=()
 
 idle_case() {
-    local key=$1 s=$2 b=$3 n=$4 run out line rc i saved_backend=$MEDUSA_BACKEND
+    local key=$1 s=$2 b=$3 n=$4 run out line rc i t saved_backend=$MEDUSA_BACKEND
     IDLE_KEYS="$IDLE_KEYS $key"
     I_N[$key]=$n; I_ERR[$key]=0; I_B1[$key]=""; I_B50[$key]=""; I_I1[$key]=""; I_I50[$key]=""
-    : >"$TMP/$s.log"
+    # medusa-demo on select cannot take a new connection while the idle ones hold every fd below
+    # 1024: wrk would measure refusals. There the case checks the refusal and the recovery only.
+    local with_wrk=1
+    [ "$key" = medusa/select ] && with_wrk=0
+    # The throughput "with none open" comes from a twin: a second fresh instance of the same
+    # server, run in the same rounds as the one holding the idle connections (one right after
+    # the other, the order reversed every other round), so that both figures of a round come
+    # from the same phase of the machine's speed.
+    local twin=$s-twin
+    : >"$TMP/$s.log"; : >"$TMP/$twin.log"
     [ "$s" = medusa ] && MEDUSA_BACKEND=$b
     if ! { start_server "$s" && wait_ready "$s"; }; then
         MEDUSA_BACKEND=$saved_backend
         I_NOTE[$key]="did not start"; log "idle $key: did not start"; stop_one "$s"; return
     fi
-    MEDUSA_BACKEND=$saved_backend
-    log "idle $key: fresh on 127.0.0.1:${PORT[$s]} (pid ${PID[$s]})"
-    # medusa-demo on select cannot take a new connection while the idle ones hold every fd below
-    # 1024: wrk would measure refusals. There the case checks the refusal and the recovery only.
-    local with_wrk=1
-    [ "$key" = medusa/select ] && with_wrk=0
-
-    if [ "$with_wrk" = 1 ]; then
-        for run in $(seq 1 "$IDLE_RUNS"); do
-            run_load "$s" 128b.bin c1;  I_B1[$key]="${I_B1[$key]} $R_RPS"
-            log "idle $key no idle conns, 1 conn run $run: $R_RPS req/s, $R_ERR errors"
-            run_load "$s" 128b.bin c50; I_B50[$key]="${I_B50[$key]} $R_RPS"
-            log "idle $key no idle conns, 50 conns run $run: $R_RPS req/s, $R_ERR errors"
-        done
+    if [ "$with_wrk" = 1 ] && ! { start_server "$s" "$twin" && wait_ready "$twin"; }; then
+        MEDUSA_BACKEND=$saved_backend
+        I_NOTE[$key]="its twin did not start"; log "idle $key: its twin did not start"
+        stop_one "$twin"; stop_one "$s"; return
     fi
+    MEDUSA_BACKEND=$saved_backend
+    log "idle $key: fresh on 127.0.0.1:${PORT[$s]} (pid ${PID[$s]})${PID[$twin]:+, twin on ${PORT[$twin]} (pid ${PID[$twin]})}"
 
     I_RSS0[$key]=$(rss_kb "${PID[$s]}")
     out="$TMP/idle-${key//\//-}.out"
     taskset -c "$CLIENT_CPU" "$PYTHON" bench/idle/idle_conns.py --port "${PORT[$s]}" --count "$n" \
-        --open-timeout "$IDLE_OPEN_TIMEOUT" --hold $(( IDLE_RUNS * 2 * (DURATION + 35) + 300 )) \
+        --open-timeout "$IDLE_OPEN_TIMEOUT" --hold $(( IDLE_RUNS * 4 * (DURATION + 35) + 300 )) \
         >"$out" 2>"$out.err" &
     PID[idle-client]=$!
     line=""
@@ -495,7 +503,7 @@ idle_case() {
     if [ -z "$line" ]; then
         I_NOTE[$key]="idle client gave no result"; log "idle $key: idle client gave no result:"
         cat "$out.err" >&2 || true
-        stop_one idle-client; stop_one "$s"; return
+        stop_one idle-client; stop_one "$twin"; stop_one "$s"; return
     fi
     I_HELD[$key]=$(echo "$line" | sed -n 's/.* held=\([0-9]*\).*/\1/p')
     I_FAILED[$key]=$(echo "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
@@ -510,13 +518,30 @@ idle_case() {
     log "idle $key: RSS ${I_RSS0[$key]} KiB -> ${I_RSS1[$key]} KiB with ${I_HELD[$key]} idle (${I_BPC[$key]:-?} B each)"
 
     if [ "$with_wrk" = 1 ] && [ "${I_HELD[$key]}" -gt 0 ]; then
+        local order c rs rt
         for run in $(seq 1 "$IDLE_RUNS"); do
-            run_load "$s" 128b.bin c1;  I_I1[$key]="${I_I1[$key]} $R_RPS"; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
-            log "idle $key with ${I_HELD[$key]} idle, 1 conn run $run: $R_RPS req/s, $R_ERR errors"
-            run_load "$s" 128b.bin c50; I_I50[$key]="${I_I50[$key]} $R_RPS"; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
-            log "idle $key with ${I_HELD[$key]} idle, 50 conns run $run: $R_RPS req/s, $R_ERR errors"
+            order="$s $twin"; [ $(( run % 2 )) = 0 ] && order="$twin $s"
+            for c in 1 50; do
+                rs=""; rt=""
+                for t in $order; do
+                    run_load "$t" 128b.bin "c$c"
+                    if [ "$t" = "$s" ]; then
+                        rs=$R_RPS; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
+                        log "idle $key with ${I_HELD[$key]} idle, $c conn run $run: $R_RPS req/s, $R_ERR errors"
+                    else
+                        rt=$R_RPS
+                        log "idle $key twin without idle conns, $c conn run $run: $R_RPS req/s, $R_ERR errors"
+                    fi
+                done
+                if [ "$c" = 1 ]; then
+                    I_I1[$key]="${I_I1[$key]} $rs"; I_B1[$key]="${I_B1[$key]} $rt"; I_R1[$key|$run]=$(quotient "$rs" "$rt")
+                else
+                    I_I50[$key]="${I_I50[$key]} $rs"; I_B50[$key]="${I_B50[$key]} $rt"; I_R50[$key|$run]=$(quotient "$rs" "$rt")
+                fi
+            done
         done
     fi
+    stop_one "$twin"
 
     if kill -0 "${PID[$s]}" 2>/dev/null; then I_ALIVE[$key]=yes; else I_ALIVE[$key]=no; fi
     kill -TERM "${PID[idle-client]}" 2>/dev/null || true
@@ -543,6 +568,7 @@ idle_section() {
                 continue ;;
             medusa-uring) b=uring ;;
             medusa-py) [ "$n" -gt "$MEDUSA_PY_IDLE" ] && n=$MEDUSA_PY_IDLE; b=select ;;
+            lighttpd-aa) continue ;;  # the load rows' control; lighttpd's own case has a twin
             lighttpd) [ "$n" -gt $(( LIGHTTPD_CONNS - 100 )) ] && n=$(( LIGHTTPD_CONNS - 100 )); b=- ;;
             *) b=- ;;
         esac
@@ -590,7 +616,7 @@ done
 # it, before it in one round and after it in the next. The ratios against a peer are taken per
 # round and the report gives their median (P_* below).
 ROUND_ORDER=""
-for s in medusa lighttpd medusa-uring; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
+for s in medusa lighttpd medusa-uring lighttpd-aa; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
 for s in $ACTIVE; do [[ " $ROUND_ORDER " == *" $s "* ]] || ROUND_ORDER="$ROUND_ORDER $s"; done
 round_order() {  # RUN -> the servers in the order that round runs them
     if [ $(( $1 % 2 )) = 1 ]; then echo $ROUND_ORDER; else echo $ROUND_ORDER | tr ' ' '\n' | tac | tr '\n' ' '; fi
@@ -644,6 +670,7 @@ server_label() {
         medusa-py) echo "medusa 0.5.4 (Python)" ;;
         bare) echo "bare epoll" ;;
         bare-uring) echo "bare io_uring" ;;
+        lighttpd-aa) echo "lighttpd A/A twin" ;;
         *) echo "$1" ;;
     esac
 }
@@ -703,11 +730,25 @@ idle_key() {
         fi
     done
 }
-idle_ratio() {  # KEY 1|50 [DIGITS] -> median with idle / median without
-    local key=$1 c=$2 d=${3:-2} with without
-    if [ "$c" = 1 ]; then with=${I_I1[$key]:-}; without=${I_B1[$key]:-}; else with=${I_I50[$key]:-}; without=${I_B50[$key]:-}; fi
-    [ -n "$with" ] && [ -n "$without" ] || { echo "—"; return; }
-    ratio "$(median $with)" "$(median $without)" "$d"
+idle_ratio() {  # KEY 1|50 [DIGITS] -> the median of the rounds' ratios, with idle / the twin without
+    local key=$1 c=$2 d=${3:-2} run v
+    local -a rs=()
+    local -n tab="I_R$c"
+    for run in $(seq 1 "$IDLE_RUNS"); do
+        v=${tab[$key|$run]:-}
+        [ -n "$v" ] && [ "$v" != "—" ] && rs+=("$v")
+    done
+    [ "${#rs[@]}" -gt 0 ] || { echo "—"; return; }
+    awk -v m="$(median "${rs[@]}")" -v d="$d" 'BEGIN { printf "%.*f", d, m }'
+}
+idle_rounds() {  # KEY 1|50 -> the rounds' ratios, two decimals
+    local key=$1 c=$2 run v out=""
+    local -n tab="I_R$c"
+    for run in $(seq 1 "$IDLE_RUNS"); do
+        v=${tab[$key|$run]:-—}
+        [ "$v" = "—" ] && out="$out —" || out="$out $(printf '%.2f' "$v")"
+    done
+    echo "${out# }"
 }
 
 summary() {
@@ -747,7 +788,7 @@ summary() {
 
 idle_table() {
     local k s b note rps
-    echo "| server | backend | idle conns held / tried | RSS before KiB | RSS after KiB | B per idle conn | 1 conn req/s none → idle | ×none | 50 conns req/s none → idle | ×none | errors | still open at the end | 200 after | notes |"
+    echo "| server | backend | idle conns held / tried | RSS before KiB | RSS after KiB | B per idle conn | 1 conn req/s none → idle | ×none (rounds) | 50 conns req/s none → idle | ×none (rounds) | errors | still open at the end | 200 after | notes |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
     for k in $IDLE_KEYS; do
         s=${k%%/*}; b=${k#*/}
@@ -761,8 +802,44 @@ idle_table() {
         [ "$s" = medusa-py ] && note="$note${note:+; }capped at MEDUSA_PY_IDLE (select)"
         [ "${I_ALIVE[$k]:-yes}" = no ] && note="$note${note:+; }DIED"
         rps() { [ -n "$1" ] && num "$(median $1)" || echo "—"; }
-        echo "| $(server_label "$s") | $b | ${I_HELD[$k]} / ${I_N[$k]} | ${I_RSS0[$k]} | ${I_RSS1[$k]} | ${I_BPC[$k]:-—} | $(rps "${I_B1[$k]}") → $(rps "${I_I1[$k]}") | $(idle_ratio "$k" 1) | $(rps "${I_B50[$k]}") → $(rps "${I_I50[$k]}") | $(idle_ratio "$k" 50) | ${I_ERR[$k]} | ${I_OPEN[$k]:-—} | ${I_AFTER[$k]:-—} | $note |"
+        echo "| $(server_label "$s") | $b | ${I_HELD[$k]} / ${I_N[$k]} | ${I_RSS0[$k]} | ${I_RSS1[$k]} | ${I_BPC[$k]:-—} | $(rps "${I_B1[$k]}") → $(rps "${I_I1[$k]}") | $(idle_ratio "$k" 1) ($(idle_rounds "$k" 1)) | $(rps "${I_B50[$k]}") → $(rps "${I_I50[$k]}") | $(idle_ratio "$k" 50) ($(idle_rounds "$k" 50)) | ${I_ERR[$k]} | ${I_OPEN[$k]:-—} | ${I_AFTER[$k]:-—} | $note |"
     done
+}
+
+# The A/A control on ROW for METRIC (RPS, P99 or CPU): lighttpd-aa over lighttpd by round. Sets
+# AA_MED, AA_LO, AA_HI (the median and the extremes of the rounds' ratios); returns 1 when the
+# control did not run on that row.
+aa_band() {
+    local v
+    local -a rs=()
+    AA_MED=""; AA_LO=""; AA_HI=""
+    [[ " $ACTIVE " == *" lighttpd-aa "* ]] || return 1
+    for v in $(round_ratios "$1" lighttpd-aa lighttpd "$2"); do [ "$v" = "—" ] || rs+=("$v"); done
+    [ "${#rs[@]}" -gt 0 ] || return 1
+    AA_MED=$(median "${rs[@]}")
+    AA_LO=$(printf '%s\n' "${rs[@]}" | sort -g | head -1)
+    AA_HI=$(printf '%s\n' "${rs[@]}" | sort -g | tail -1)
+}
+# A shortfall RATIO on ROW / METRIC against the A/A control: " [A/A 1.004×, rounds 0.97–1.03:
+# within]" when lighttpd against itself has measured as far from 1 (a ratio below 1 for req/s
+# no lower than the control's lowest round, above 1 for p99 no higher than its highest), with
+# "beyond" otherwise; nothing when the control did not run.
+aa_note() {
+    local row=$1 m=$2 r=$3 where
+    aa_band "$row" "$m" || return 0
+    if [ "$m" = P99 ]; then ge "$AA_HI" "$r" && where=within || where=beyond
+    else ge "$r" "$AA_LO" && where=within || where=beyond
+    fi
+    printf ' [A/A %.3f×, rounds %.2f–%.2f: %s]' "$AA_MED" "$AA_LO" "$AA_HI" "$where"
+}
+# The closing words of a target NOT met, from its shortfalls (TEXT, with their A/A notes).
+aa_verdict() {
+    [[ " $ACTIVE " == *" lighttpd-aa "* ]] || return 0
+    local errors='(^|[^0-9])[1-9][0-9]* errors'
+    if [[ $1 == *": beyond]"* ]] || [[ $1 =~ $errors ]]; then
+        echo "; a shortfall beyond the A/A control's spread"
+    else echo "; every shortfall within the A/A control's spread: parity as far as this machine can tell"
+    fi
 }
 
 # One line of the Targets block: TEXT STATUS [VALUE], STATUS met|fail|none.
@@ -796,16 +873,16 @@ load_targets() {
             any=1
             a=$(paired "$row" "$who" lighttpd RPS 3); pa=$(paired "$row" "$who" lighttpd P99 3)
             v=""
-            ge "$a" 1 || v="${a}×"
+            ge "$a" 1 || v="${a}×$(aa_note "$row" RPS "$a")"
             if [ "$pa" = "—" ]; then v="$v${v:+, }p99 not read"
-            else ge 1 "$pa" || v="$v${v:+, }p99 ${pa}× ($(m_p99 "$row" "$who") vs $(m_p99 "$row" lighttpd) ms)"
+            else ge 1 "$pa" || v="$v${v:+, }p99 ${pa}× ($(m_p99 "$row" "$who") vs $(m_p99 "$row" lighttpd) ms)$(aa_note "$row" P99 "$pa")"
             fi
             [ "${V_ERR[$row|$who]}" = 0 ] || v="$v${v:+, }${V_ERR[$row|$who]} errors"
             [ -z "$v" ] || fails="$fails; $file $(load_label "$load"): $v"
         done
         if [ -z "$any" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" none "no keep-alive row"
         elif [ -z "$fails" ]; then target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" met
-        else target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" fail "${fails#; }"
+        else target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" fail "${fails#; }$(aa_verdict "$fails")"
         fi
     else
         target "every keep-alive row ≥ 1.0× lighttpd req/s, p99 no worse, zero errors$tag" none "$(server_label "$who") and lighttpd not both in the run"
@@ -839,11 +916,11 @@ load_targets() {
         a=$(paired "$row" "$who" lighttpd RPS 3)
         [ "$a" != "—" ] || continue
         any=1
-        ge "$a" 1 && [ "${V_ERR[$row|$who]}" = 0 ] || fails="$fails; ${row%%:*} ${a}×, ${V_ERR[$row|$who]} errors"
+        ge "$a" 1 && [ "${V_ERR[$row|$who]}" = 0 ] || fails="$fails; ${row%%:*} ${a}×$(ge "$a" 1 || aa_note "$row" RPS "$a"), ${V_ERR[$row|$who]} errors"
     done
     if [ -z "$any" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" none "no ab row with medusa and lighttpd"
     elif [ -z "$fails" ]; then target "one connection per request ≥ 1.0× lighttpd$tag" met
-    else target "one connection per request ≥ 1.0× lighttpd$tag" fail "${fails#; }"
+    else target "one connection per request ≥ 1.0× lighttpd$tag" fail "${fails#; }$(aa_verdict "$fails")"
     fi
 
     # 1 MiB at 1 connection: p99 no worse than lighttpd's.
@@ -851,7 +928,8 @@ load_targets() {
     if [ -n "$pa" ] && [ -n "$pb" ]; then
         r=$(paired 1m.bin:c1 "$who" lighttpd P99 3)
         if ge 1 "$r"; then target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" met "${r}× by round; medians $pa / $pb ms"
-        else target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" fail "${r}× by round; medians $pa / $pb ms"
+        else v="${r}× by round; medians $pa / $pb ms$(aa_note 1m.bin:c1 P99 "$r")"
+            target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" fail "$v$(aa_verdict "$v")"
         fi
     else
         target "1 MiB at 1 conn: p99 ≤ lighttpd's$tag" none "row 1m.bin c1 without medusa and lighttpd"
@@ -963,13 +1041,13 @@ rounds_table() {
     echo
     echo "## Round by round against lighttpd"
     echo
-    echo "Each cell: this server's value divided by lighttpd's in the same round, rounds 1 to $RUNS, then their median."
+    echo "Each cell: this server's value divided by lighttpd's in the same round, rounds 1 to $RUNS, then their median. The lighttpd-aa lines are the A/A control: a second, identical lighttpd against the first, in the same rounds: how far apart two equal servers measure on each row."
     echo
     echo "| file | load | server | req/s | p99 | CPU µs/req |"
     echo "| --- | --- | --- | --- | --- | --- |"
     for row in $ROWS; do
         file=${row%%:*}; load=${row#*:}
-        for w in medusa medusa-uring; do
+        for w in medusa medusa-uring lighttpd-aa; do
             [ -n "${V_RPS[$row|$w]:-}" ] && [ -n "${V_RPS[$row|lighttpd]:-}" ] || continue
             echo "| $file | $(load_label "$load") | $w | $(rounds "$row" "$w" lighttpd RPS) → $(paired "$row" "$w" lighttpd RPS) | $(rounds "$row" "$w" lighttpd P99) → $(paired "$row" "$w" lighttpd P99) | $(rounds "$row" "$w" lighttpd CPU) → $(paired "$row" "$w" lighttpd CPU) |"
         done
@@ -993,6 +1071,7 @@ report() {
             medusa-uring) v="$v, medusa-demo --backend uring" ;;
             nginx) v="$v, $(nginx -v 2>&1 | sed 's/^nginx version: //')" ;;
             lighttpd) v="$v, $(lighttpd -v 2>&1 | awk '{ print $1 }')" ;;
+            lighttpd-aa) v="$v, lighttpd-aa: a second lighttpd with the same configuration" ;;
             bare) v="$v, bare_epoll" ;;
             bare-uring) v="$v, bare_uring (liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null || echo '?'))" ;;
             medusa-py) v="$v, medusa-py: medusa 0.5.4 from supervisor $(dpkg-query -W -f='${Version}' supervisor 2>/dev/null || echo '?') on $("$PYTHON" -V 2>&1)" ;;
@@ -1031,7 +1110,7 @@ report() {
         echo
         echo "## Idle keep-alive connections"
         echo
-        echo "Each server started afresh; wrk on 128b.bin, $IDLE_RUNS run(s) of ${DURATION} s per cell (medians) without idle connections, then bench/idle/idle_conns.py opens the idle connections (one request and reply on each) and holds them while wrk runs again. B per idle conn = (RSS after − RSS before) / held; RSS is VmRSS of the server and its children. medusa-demo on select skips wrk (it refuses every connection past fd 1023 while the idle ones hold the rest)."
+        echo "Each server started afresh, with a twin (a second fresh instance of it). bench/idle/idle_conns.py opens the idle connections on the first (one request and reply on each) and holds them; then wrk on 128b.bin, $IDLE_RUNS round(s) of ${DURATION} s runs at 1 and at 50 connections, each round running the instance holding the idle connections and the twin (none open) one right after the other, the order reversed every other round. req/s are medians; ×none is the median of the rounds' ratios (each round's in brackets), so that both sides of a ratio come from the same phase of the machine's speed. B per idle conn = (RSS after − RSS before) / held, of the first instance; RSS is VmRSS of the server and its children. medusa-demo on select skips wrk and the twin (it refuses every connection past fd 1023 while the idle ones hold the rest)."
         echo
         idle_table
     fi

@@ -82,15 +82,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on (connect is refused).
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free loopback port found"
-}
+. bench/lib/free_port.sh
 
 # GET PATH (HTTP/1.1, with the extra header line EXTRA if given) on 127.0.0.1:PORT; prints the
 # reply's head without its Date line, then the body (Content-Length bytes). Every read has a

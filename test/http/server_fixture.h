@@ -193,6 +193,7 @@ protected:
         auto status = std::make_shared<status_extension>(
             std::vector<status_extension::status_source>{status_extension::source(server_)});
         server_->install_handler(status);
+        install_more_handlers();
         port_ = server_->port();
         map_->call_every(std::chrono::milliseconds(10), [this] {
             if (stop_) map_->stop();
@@ -209,6 +210,11 @@ protected:
         std::error_code ec;
         std::filesystem::remove_all(top_, ec);
     }
+
+    // A suite's own handlers, installed before the loop starts (after it, only the loop's thread
+    // may touch the server). Installed last, so asked first: install_handler() puts a handler at
+    // the front, as medusa does.
+    virtual void install_more_handlers() {}
 
     // Wait (bounded) until the log has `n` lines: a reply's log line is written once it is sent.
     std::vector<std::string> log_lines(size_t n) {
