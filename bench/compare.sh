@@ -529,7 +529,7 @@ idle_case() {
                         rs=$R_RPS; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))
                         log "idle $key with ${I_HELD[$key]} idle, $c conn run $run: $R_RPS req/s, $R_ERR errors"
                     else
-                        rt=$R_RPS
+                        rt=$R_RPS; I_ERR[$key]=$(( ${I_ERR[$key]} + R_ERR ))  # either side's errors spoil the round
                         log "idle $key twin without idle conns, $c conn run $run: $R_RPS req/s, $R_ERR errors"
                     fi
                 done
@@ -807,8 +807,9 @@ idle_table() {
 }
 
 # The A/A control on ROW for METRIC (RPS, P99 or CPU): lighttpd-aa over lighttpd by round. Sets
-# AA_MED, AA_LO, AA_HI (the median and the extremes of the rounds' ratios); returns 1 when the
-# control did not run on that row.
+# AA_MED (the median of the rounds' ratios) and AA_LO, AA_HI: the band they span, made symmetric
+# (which of two equal servers is "A" is arbitrary: a round at 1.08 counts as 1/1.08 below 1 too);
+# returns 1 when the control did not run on that row.
 aa_band() {
     local v
     local -a rs=()
@@ -819,14 +820,20 @@ aa_band() {
     AA_MED=$(median "${rs[@]}")
     AA_LO=$(printf '%s\n' "${rs[@]}" | sort -g | head -1)
     AA_HI=$(printf '%s\n' "${rs[@]}" | sort -g | tail -1)
+    read -r AA_LO AA_HI < <(awk -v lo="$AA_LO" -v hi="$AA_HI" 'BEGIN {
+        l = lo; h = hi
+        if (hi > 0 && 1 / hi < l) l = 1 / hi
+        if (lo > 0 && 1 / lo > h) h = 1 / lo
+        printf "%.6f %.6f\n", l, h }')
 }
 # A shortfall RATIO on ROW / METRIC against the A/A control: " [A/A 1.004×, rounds 0.97–1.03:
 # within]" when lighttpd against itself has measured as far from 1 (a ratio below 1 for req/s
 # no lower than the control's lowest round, above 1 for p99 no higher than its highest), with
-# "beyond" otherwise; nothing when the control did not run.
+# "beyond" otherwise; " [A/A: no control]" when the control has no round on that row.
 aa_note() {
     local row=$1 m=$2 r=$3 where
-    aa_band "$row" "$m" || return 0
+    [[ " $ACTIVE " == *" lighttpd-aa "* ]] || return 0
+    aa_band "$row" "$m" || { printf ' [A/A: no control]'; return 0; }
     if [ "$m" = P99 ]; then ge "$AA_HI" "$r" && where=within || where=beyond
     else ge "$r" "$AA_LO" && where=within || where=beyond
     fi
@@ -838,6 +845,8 @@ aa_verdict() {
     local errors='(^|[^0-9])[1-9][0-9]* errors'
     if [[ $1 == *": beyond]"* ]] || [[ $1 =~ $errors ]]; then
         echo "; a shortfall beyond the A/A control's spread"
+    elif [[ $1 == *"no control]"* ]] || [[ $1 == *"not read"* ]]; then
+        echo "; a shortfall the A/A control does not cover"
     else echo "; every shortfall within the A/A control's spread: parity as far as this machine can tell"
     fi
 }

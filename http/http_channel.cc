@@ -123,13 +123,14 @@ void http_channel::close() {
     }
     // Drop the request in progress (and its collector: a PUT's half-written file is closed).
     current_.reset();
+    async_chat::close();
     // A pending linger timer holds a weak_ptr, and with make_shared that pins the channel's whole
     // allocation for up to linger_time: 15k connections/s would keep ~30 MB alive. Cancel it.
+    // (After async_chat::close(): on io_uring that may tell the linger hook, which arms it.)
     if (linger_timer_ != 0) {
         map().cancel(linger_timer_);
         linger_timer_ = 0;
     }
-    async_chat::close();
     // Now that the channel is closed (a callback that looks at it sees closed()).
     for (const auto& r : watchers) {
         if (!r->on_close_) continue;  // an earlier callback removed it
