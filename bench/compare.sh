@@ -408,8 +408,8 @@ median() {
         if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-quotient() {  # A B -> A / B to six places, or — when either is missing or B is not positive
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.6f", a / b; else print "—" }'
+ratio() {  # A B [DIGITS]: A / B, or — when either is missing or B is not positive
+    awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
 }
 
 # One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU (µs/req).
@@ -534,9 +534,9 @@ idle_case() {
                     fi
                 done
                 if [ "$c" = 1 ]; then
-                    I_I1[$key]="${I_I1[$key]} $rs"; I_B1[$key]="${I_B1[$key]} $rt"; I_R1[$key|$run]=$(quotient "$rs" "$rt")
+                    I_I1[$key]="${I_I1[$key]} $rs"; I_B1[$key]="${I_B1[$key]} $rt"; I_R1[$key|$run]=$(ratio "$rs" "$rt" 6)
                 else
-                    I_I50[$key]="${I_I50[$key]} $rs"; I_B50[$key]="${I_B50[$key]} $rt"; I_R50[$key|$run]=$(quotient "$rs" "$rt")
+                    I_I50[$key]="${I_I50[$key]} $rs"; I_B50[$key]="${I_B50[$key]} $rt"; I_R50[$key|$run]=$(ratio "$rs" "$rt" 6)
                 fi
             done
         done
@@ -682,21 +682,13 @@ for p in nginx lighttpd bare bare-uring medusa-py; do [[ " $ACTIVE " == *" $p "*
 m_rps() { [ -n "${V_RPS[$1|$2]:-}" ] && median ${V_RPS[$1|$2]} || true; }
 m_p99() { [ -n "${V_P99[$1|$2]:-}" ] && median ${V_P99[$1|$2]} || true; }
 m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
-ratio() {  # A B [DIGITS]: A / B, or — when either is missing
-    awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
-}
 # Each round's ratio of METRIC (RPS, P99 or CPU) of A over B on ROW, one word per round, "—"
 # for a round that lacks either: ROUND_RATIOS ROW A B METRIC -> "1.021 0.984 —"
 round_ratios() {
-    local row=$1 a=$2 b=$3 m=$4 run x y v out=""
+    local row=$1 a=$2 b=$3 m=$4 run out=""
     local -n tab="P_$m"
     for run in $(seq 1 "$RUNS"); do
-        x=${tab[$row|$a|$run]:-}; y=${tab[$row|$b|$run]:-}
-        v="—"
-        if [ -n "$x" ] && [ -n "$y" ] && [ "$x" != nan ] && [ "$y" != nan ]; then
-            v=$(awk -v a="$x" -v b="$y" 'BEGIN { if (b + 0 > 0) printf "%.6f", a / b; else print "—" }')
-        fi
-        out="$out $v"
+        out="$out $(ratio "${tab[$row|$a|$run]:-}" "${tab[$row|$b|$run]:-}" 6)"
     done
     echo "${out# }"
 }

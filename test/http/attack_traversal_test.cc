@@ -17,10 +17,6 @@ using namespace medusa::http::testing;
 
 namespace {
 
-std::string get(std::string_view path) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
-}
-
 std::string parts(std::string_view uri) {
     uri_parts p = split_uri(uri);
     return fmt::format("[{}][{}][{}][{}]", p.path, p.params, p.query, p.fragment);

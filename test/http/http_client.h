@@ -175,4 +175,12 @@ private:
     std::string buf_;
 };
 
+// A GET of `path` over HTTP/1.1 with Host: localhost, and `extra` header lines (each ending in
+// CRLF) before the blank line.
+inline std::string get(std::string_view path, std::string_view extra = "") {
+    std::string r = "GET ";
+    r.append(path).append(" HTTP/1.1\r\nHost: localhost\r\n").append(extra).append("\r\n");
+    return r;
+}
+
 }  // namespace medusa::http::testing

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <thread>
 
-#include <fmt/format.h>
 
 #include "http/posix_regex.h"
 
@@ -25,10 +24,6 @@ using namespace medusa::http;
 using namespace medusa::http::testing;
 
 namespace {
-
-std::string get(std::string_view path) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
-}
 
 // /sixty: a 60,000-byte body pushed as one string, so that done() makes the whole reply one
 // buffer (under its 64 KiB gathering limit) and pushes it directly.

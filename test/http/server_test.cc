@@ -15,14 +15,6 @@ using namespace medusa;
 using namespace medusa::http;
 using namespace medusa::http::testing;
 
-namespace {
-
-std::string get(std::string_view path, std::string_view extra = "") {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n{}\r\n", path, extra);
-}
-
-}  // namespace
-
 TEST_P(server_test, get_serves_the_file) {
     client c(port_);
     c.send(get("/index.html"));

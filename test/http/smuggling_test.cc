@@ -97,10 +97,6 @@ std::string render(const shape& s, std::string_view method) {
     return out;
 }
 
-std::string get(std::string_view path) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
-}
-
 // Feeds `in` cut at every `step`-th byte; the final state, code and, when complete, the request
 // line and first chunk line.
 std::string parse(std::string_view in, size_t step) {
