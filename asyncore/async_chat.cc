@@ -37,6 +37,21 @@ constexpr size_t max_iov = std::min<size_t>(64, IOV_MAX);
 // and 1 and 50 clients lost nothing.
 constexpr size_t send_budget = 256 << 10;
 
+// Held replies (see async_chat.h): what the channel whose read is being handled has pushed, in
+// a place of the loop thread's rather than in every channel (an idle channel carries one flag).
+// Only that channel holds: a read handled inside its handler (a nested loop) does not.
+struct held_output {
+    const async_chat* owner = nullptr;  // the channel in handle_read(), or none
+    std::string bytes;
+    // Hooks pushed in between, each with the length of the bytes before it (it is told once they
+    // have gone): a reply's log hook after each pipelined reply.
+    std::vector<std::pair<size_t, std::shared_ptr<send_hook>>> hooks;
+};
+thread_local held_output held;
+
+// More than this is not held: it goes to the socket (or the queue) at once, as before.
+constexpr size_t max_held = 64 << 10;
+
 // The empty-more() rule from producers.h.
 bool finished(const producer& p) { return p.ready() && p.sendfile_source() == nullptr; }
 
@@ -145,6 +160,30 @@ bool async_chat::readable() {
 }
 
 void async_chat::handle_read() {
+    if (held.owner || ring() || not_socket_) {
+        read_and_frame();
+        return;
+    }
+    // Replies pushed while this read is framed are held, and sent once it is done.
+    held.owner = this;
+    try {
+        read_and_frame();
+    } catch (...) {
+        held.owner = nullptr;
+        // What the handler pushed before it failed goes, as it would have at push().
+        if (holding_) {
+            try {
+                send_held();
+            } catch (...) {
+            }
+        }
+        throw;
+    }
+    held.owner = nullptr;
+    if (holding_) send_held();
+}
+
+void async_chat::read_and_frame() {
     // An event from the wait before a pause_reading() in this same pass: leave the data queued.
     if (!readable()) return;
     // This channel's last read is still being framed from the scratch space (a handler that runs
@@ -337,6 +376,7 @@ void async_chat::interest_changed() {
 
 void async_chat::push(std::string data) {
     if (data.empty()) return;
+    if (held.owner == this && hold(data)) return;
     size_t n = data.size();
     if (out_queue_.empty() && !corked_ && !closed()) {
         // Nothing ahead of these bytes: they need not wait in the queue. (A channel with no
@@ -375,6 +415,7 @@ void async_chat::push(std::string data) {
 
 void async_chat::push(std::shared_ptr<const std::string> data) {
     if (!data || data->empty()) return;
+    if (holding_) spill_held();
     size_t n = data->size();
     out_queue_.push_back(out_item{{}, 0, nullptr, false, std::move(data), nullptr});
     out_bytes_ += n;
@@ -384,12 +425,18 @@ void async_chat::push(std::shared_ptr<const std::string> data) {
 
 void async_chat::push_with_producer(producer_ptr p) {
     if (!p) return;
+    if (holding_) spill_held();
     out_queue_.push_back(out_item{{}, 0, std::move(p), false, nullptr, nullptr});
     if (!corked_) initiate_send();
 }
 
 void async_chat::push_hook(std::shared_ptr<send_hook> h) {
     if (!h) return;
+    if (holding_ && !corked_) {
+        held.hooks.emplace_back(held.bytes.size(), std::move(h));  // due once these have gone
+        return;
+    }
+    if (holding_) spill_held();
     out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, std::move(h)});
     if (!corked_) initiate_send();
 }
@@ -397,25 +444,108 @@ void async_chat::push_hook(std::shared_ptr<send_hook> h) {
 void async_chat::close_when_done() {
     // Queued like any output; send_queue() closes when it reaches it, i.e. after everything
     // pushed before it has gone, however long that takes.
+    if (holding_) spill_held();
     out_queue_.push_back(out_item{{}, 0, nullptr, true, nullptr, nullptr});
     interest_changed();
 }
 
 void async_chat::shutdown_when_done() {
+    if (holding_) spill_held();
     out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, nullptr, true});
     if (!corked_) initiate_send();
 }
 
 void async_chat::discard_buffers() {
+    if (holding_) send_held();  // (they would have gone at push() but for the holding)
     in_buffer_.clear();
     in_pos_ = in_scratch_ ? in_scratch_len_ : 0;
     release_output();
     interest_changed();
 }
 
-bool async_chat::output_empty() const { return out_queue_.empty() && !sending(); }
+bool async_chat::output_empty() const { return out_queue_.empty() && !holding_ && !sending(); }
+
+bool async_chat::hold(std::string& data) {
+    const size_t n = data.size();
+    if (holding_) {
+        // Under a cork, or too much already: what is held goes to the queue, these bytes after it.
+        if (corked_ || held.bytes.size() + data.size() > max_held) {
+            spill_held();
+            return false;
+        }
+        held.bytes += data;
+        buffer_stock::give(std::move(data));
+    } else {
+        // Only with nothing queued ahead (the bytes would overtake it) and a socket to send on.
+        if (!out_queue_.empty() || corked_ || closed() || !connected() || data.size() > max_held)
+            return false;
+        held.bytes = std::move(data);
+        holding_ = true;
+    }
+    out_bytes_ += n;
+    output_added();
+    return true;
+}
+
+void async_chat::queue_held(std::string bytes, size_t from, held_hooks& hooks) {
+    // Held bytes are always the oldest output (holding starts with an empty queue, and anything
+    // queued after them spills them first): from `from` on they go to the queue, each hook not
+    // yet due between the bytes before it and those after.
+    for (auto& [at, hook] : hooks) {
+        if (at <= from) continue;  // due already: the caller tells it
+        out_queue_.push_back(out_item{bytes.substr(from, at - from), 0, nullptr, false, nullptr, nullptr});
+        out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, std::move(hook)});
+        from = at;
+    }
+    if (from < bytes.size())
+        out_queue_.push_back(out_item{std::move(bytes), from, nullptr, false, nullptr, nullptr});
+}
+
+void async_chat::spill_held() {
+    holding_ = false;
+    held_hooks hooks;
+    hooks.swap(held.hooks);
+    queue_held(std::move(held.bytes), 0, hooks);
+    held.bytes = std::string();
+    hooks.clear();
+    if (held.hooks.empty()) hooks.swap(held.hooks);  // (its storage, for the next reply)
+}
+
+void async_chat::send_held() {
+    holding_ = false;
+    std::string bytes = std::move(held.bytes);
+    held.bytes = std::string();
+    held_hooks hooks;
+    hooks.swap(held.hooks);
+    struct keep_storage {
+        held_hooks& h;
+        ~keep_storage() {
+            h.clear();
+            if (held.hooks.empty()) h.swap(held.hooks);
+        }
+    } keep{hooks};
+    if (closed()) return;
+    const size_t went = send_direct(bytes);
+    if (closed()) return;  // the peer has gone (send_direct closed the channel): hooks untold
+    bytes_sent(went);
+    if (went < bytes.size()) {
+        // The rest waits for the socket to be writable, queued before any hook is told: what a
+        // hook pushes comes after it.
+        queue_held(std::move(bytes), went, hooks);
+        interest_changed();
+    } else {
+        buffer_stock::give(std::move(bytes));
+    }
+    for (auto& [at, hook] : hooks)
+        if (hook && at <= went) hook->sent();
+}
 
 void async_chat::release_output() {
+    if (holding_) {
+        holding_ = false;
+        held.bytes.clear();
+        held.hooks.clear();  // (untold, as hooks in the queue)
+    }
     // Called from inside initiate_send (a producer's hook calling close() or discard_buffers()),
     // the producer that is running must outlive its own more(): park the queue until the end.
     if (in_send_)
@@ -464,6 +594,8 @@ void async_chat::close() {
     // send_queue). When that send has completed well, the hook is due even if the channel closes
     // before its writable event is handled (the peer read the reply and closed, both news in one
     // pass): tell it now, before the queue goes.
+    // Held bytes would have gone at push() but for the holding: they go now, before the close.
+    if (holding_) send_held();
     while (!in_send_ && !out_queue_.empty() && out_queue_.front().hook && ring() && !sending() &&
            !send_failed()) {
         std::shared_ptr<send_hook> hook = std::move(out_queue_.front().hook);
@@ -480,6 +612,7 @@ void async_chat::close() {
 void async_chat::initiate_send() {
     // A producer's hook that pushes output lands here again: the outer call carries on.
     if (in_send_) return;
+    if (holding_) spill_held();
     struct sending {
         async_chat& c;
         explicit sending(async_chat& ch) : c(ch) { c.in_send_ = true; }

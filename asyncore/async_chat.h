@@ -11,6 +11,16 @@
 // sent when the socket is writable, gathering consecutive pieces into one sendmsg(2) (a gathering
 // write; send(2) when it is one piece) and sending file ranges with sendfile(2).
 //
+// Held replies: bytes a channel pushes while it handles its own read event, with nothing queued
+// ahead of them, are held (up to 64 KiB, with the hook pushed right after them) and sent in one
+// send(2) when handle_read() returns, as Redis writes its replies before the next wait rather
+// than from inside the command. The replies to requests pipelined in one read then leave
+// together, and the send runs a few frames below loop() instead of a dozen. Nothing else changes:
+// held bytes count in pending_bytes() and output_empty(); any other output (a producer, shared
+// bytes, cork(), close_when_done(), initiate_send()) sends or queues them first; close() and
+// discard_buffers() send them first, as if they had gone at push(). Not on io_uring (the ring
+// sends), not for a pipe, and not in a read nested inside another channel's handler.
+//
 // Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading (and
 // stops framing requests it has already read) until the queue drains below low_water_mark, so a
 // peer that sends requests but never reads replies costs bounded memory: about high_water_mark
@@ -31,7 +41,9 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "asyncore/dispatcher.h"
 #include "asyncore/fifo.h"
@@ -195,6 +207,15 @@ private:
     void output_added();
     void release_output();
     void compact_input();
+    // The read itself (handle_read() holds the replies around it).
+    void read_and_frame();
+    // Held replies (see "Held replies" above): hold these bytes (false: not held, queue them);
+    // move what is held to the head of the queue; send what is held.
+    using held_hooks = std::vector<std::pair<size_t, std::shared_ptr<send_hook>>>;
+    bool hold(std::string& data);
+    void queue_held(std::string bytes, size_t from, held_hooks& hooks);
+    void spill_held();
+    void send_held();
     void schedule_framing();
     void interest_changed();
 
@@ -217,6 +238,7 @@ private:
     bool in_send_ = false;
     bool not_socket_ = false;  // a pipe (file_dispatcher): writev instead of sendmsg
     uint8_t corked_ = 0;       // cork() depth
+    bool holding_ = false;     // bytes of ours are held (in the thread's held_output)
 };
 
 }  // namespace medusa

@@ -22,27 +22,7 @@ using namespace std::chrono_literals;
 using chat_test::pump;
 using chat_test::read_some;
 
-// Answers each "\r\n"-terminated request with `reply` (or runs on_request).
-class replier : public medusa::async_chat {
-public:
-    replier(int fd, medusa::socket_map& m) : async_chat(fd, m) { set_terminator("\r\n"); }
-    void collect_incoming_data(std::string_view) override {}
-    void found_terminator() override {
-        ++requests;
-        if (on_request)
-            on_request(*this);
-        else if (!reply.empty())
-            push(reply);
-    }
-    void handle_close() override {
-        ++closes;
-        close();
-    }
-    std::string reply;
-    std::function<void(replier&)> on_request;
-    int requests = 0;
-    int closes = 0;
-};
+using chat_test::replier;
 
 void set_buffer(int fd, int opt, int size) { ::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size); }
 
@@ -245,7 +225,7 @@ TEST_P(AsyncChatOutput, PeerResetMidSendClosesTheChannel) {
     auto [fd, peer] = chat_test::tcp_pair();
     set_buffer(fd, SO_SNDBUF, 8192);
     auto ch = medusa::make<replier>(fd, m);
-    ch->on_request = [](replier& r) {
+    ch->on_request = [](replier& r, const std::string&) {
         r.push_with_producer(std::make_unique<medusa::simple_producer>(pattern(8 << 20, 5), 65536));
     };
     // A second, healthy channel in the same loop.
@@ -395,7 +375,7 @@ TEST_P(AsyncChatOutput, EchoRoundTrip) {
     medusa::socket_map m(GetParam());
     auto [fd, peer] = chat_test::tcp_pair();
     auto ch = medusa::make<replier>(fd, m);
-    ch->on_request = [](replier& r) { r.push("ok\r\n"); };
+    ch->on_request = [](replier& r, const std::string&) { r.push("ok\r\n"); };
     chat_test::write_all(peer, "a\r\nb\r\nc\r\n");
     std::string got;
     ASSERT_TRUE(pump(m, [&] { read_some(peer, got); return got.size() >= 12; }));

@@ -89,6 +89,33 @@ public:
     char frame_at = 0;
 };
 
+// Answers each "\r\n"-terminated request with `reply`, or runs on_request(channel, request).
+class replier : public medusa::async_chat {
+public:
+    replier(int fd, medusa::socket_map& m) : async_chat(fd, m) { set_terminator("\r\n"); }
+    void collect_incoming_data(std::string_view data) override { request.append(data); }
+    void found_terminator() override {
+        ++requests;
+        in_handler = true;
+        if (on_request)
+            on_request(*this, request);
+        else if (!reply.empty())
+            push(reply);
+        request.clear();
+        in_handler = false;
+    }
+    void handle_close() override {
+        ++closes;
+        close();
+    }
+    std::string reply;
+    std::function<void(replier&, const std::string&)> on_request;
+    std::string request;      // the request being answered (without its "\r\n")
+    bool in_handler = false;  // inside on_request
+    int requests = 0;
+    int closes = 0;
+};
+
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // A listening TCP socket on a free loopback port; `a` is set to its address.
