@@ -456,7 +456,10 @@ void async_chat::shutdown_when_done() {
 }
 
 void async_chat::discard_buffers() {
-    if (holding_) send_held();  // (they would have gone at push() but for the holding)
+    if (holding_) {  // (they would have gone at push() but for the holding)
+        held.owner = nullptr;
+        send_held();
+    }
     in_buffer_.clear();
     in_pos_ = in_scratch_ ? in_scratch_len_ : 0;
     release_output();
@@ -481,24 +484,27 @@ bool async_chat::hold(std::string& data) {
             return false;
         held.bytes = std::move(data);
         holding_ = true;
+        interest_changed();  // (writable() says so to a loop the handler may run)
     }
     out_bytes_ += n;
     output_added();
     return true;
 }
 
-void async_chat::queue_held(std::string bytes, size_t from, held_hooks& hooks) {
+void async_chat::queue_held(std::string bytes, size_t gone, held_hooks& hooks) {
     // Held bytes are always the oldest output (holding starts with an empty queue, and anything
-    // queued after them spills them first): from `from` on they go to the queue, each hook not
-    // yet due between the bytes before it and those after.
+    // queued after them spills them first): what has not gone goes to the queue, each hook not
+    // yet due between the bytes before it and those after (two hooks in a row share an offset).
+    size_t pos = gone;
     for (auto& [at, hook] : hooks) {
-        if (at <= from) continue;  // due already: the caller tells it
-        out_queue_.push_back(out_item{bytes.substr(from, at - from), 0, nullptr, false, nullptr, nullptr});
+        if (at <= gone) continue;  // due already: the caller tells it
+        if (at > pos)
+            out_queue_.push_back(out_item{bytes.substr(pos, at - pos), 0, nullptr, false, nullptr, nullptr});
         out_queue_.push_back(out_item{{}, 0, nullptr, false, nullptr, std::move(hook)});
-        from = at;
+        pos = at;
     }
-    if (from < bytes.size())
-        out_queue_.push_back(out_item{std::move(bytes), from, nullptr, false, nullptr, nullptr});
+    if (pos < bytes.size())
+        out_queue_.push_back(out_item{std::move(bytes), pos, nullptr, false, nullptr, nullptr});
 }
 
 void async_chat::spill_held() {
@@ -536,8 +542,10 @@ void async_chat::send_held() {
     } else {
         buffer_stock::give(std::move(bytes));
     }
-    for (auto& [at, hook] : hooks)
+    for (auto& [at, hook] : hooks) {
+        if (closed()) break;  // a hook closed the channel: the others are not told (send_queue)
         if (hook && at <= went) hook->sent();
+    }
 }
 
 void async_chat::release_output() {
@@ -579,6 +587,9 @@ void async_chat::bytes_sent(size_t n) {
 
 bool async_chat::writable() {
     if (connecting()) return true;  // the connect completes with the first writable event
+    // Held output goes when the read handler returns; a loop the handler runs meanwhile (waiting
+    // for its own output to leave) sends it from the writable event, as it would a queue.
+    if (holding_) return true;
     if (out_queue_.empty()) return false;
     const out_item& head = out_queue_.front();
     // A producer with nothing yet stalls the queue until someone calls update_interest().
@@ -589,13 +600,25 @@ void async_chat::handle_write() { initiate_send(); }
 
 void async_chat::handle_close() { close(); }
 
+void async_chat::leaving_map() {
+    // Handed to another owner (del_channel): what is held goes now, while the socket is ours.
+    if (holding_) {
+        held.owner = nullptr;
+        send_held();
+    }
+}
+
 void async_chat::close() {
     // On io_uring a hook waits at the head of the queue for the send before it to complete (see
     // send_queue). When that send has completed well, the hook is due even if the channel closes
     // before its writable event is handled (the peer read the reply and closed, both news in one
     // pass): tell it now, before the queue goes.
-    // Held bytes would have gone at push() but for the holding: they go now, before the close.
-    if (holding_) send_held();
+    // Held bytes would have gone at push() but for the holding: they go now, before the close
+    // (and what a hook pushes meanwhile is not held again).
+    if (holding_) {
+        held.owner = nullptr;
+        send_held();
+    }
     while (!in_send_ && !out_queue_.empty() && out_queue_.front().hook && ring() && !sending() &&
            !send_failed()) {
         std::shared_ptr<send_hook> hook = std::move(out_queue_.front().hook);

@@ -18,8 +18,11 @@
 // together, and the send runs a few frames below loop() instead of a dozen. Nothing else changes:
 // held bytes count in pending_bytes() and output_empty(); any other output (a producer, shared
 // bytes, cork(), close_when_done(), initiate_send()) sends or queues them first; close() and
-// discard_buffers() send them first, as if they had gone at push(). Not on io_uring (the ring
-// sends), not for a pipe, and not in a read nested inside another channel's handler.
+// discard_buffers() send them first, as if they had gone at push(); so does del_channel(), before
+// the socket goes to another owner. A loop run inside the handler sends them from the writable
+// event. (A raw send() or shutdown_write() from the handler would overtake them: use push() and
+// shutdown_when_done().) Not on io_uring (the ring sends), not for a pipe, and not in a read
+// nested inside another channel's handler.
 //
 // Back-pressure: when more than high_water_mark bytes are queued, the channel stops reading (and
 // stops framing requests it has already read) until the queue drains below low_water_mark, so a
@@ -164,6 +167,9 @@ public:
     void handle_write() override;
     void handle_close() override;
     void close() override;
+
+protected:
+    void leaving_map() override;
 
 protected:
     // Inside collect_incoming_data(), while no terminator is set: the last `n` bytes of the data

@@ -426,6 +426,7 @@ void dispatcher::add_channel() {
 
 void dispatcher::del_channel() {
     if (!in_map_) return;
+    leaving_map();
     in_map_ = false;
     map_->remove(fd_);
 }

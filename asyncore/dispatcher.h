@@ -150,6 +150,9 @@ protected:
     // For file_dispatcher: adopt a non-socket descriptor (made non-blocking, connected);
     // send()/recv() then use write(2)/read(2).
     void set_file(int fd);
+    // Called by del_channel() while the channel is still in the map, before the descriptor goes
+    // to another owner: async_chat sends the replies it holds (async_chat.h, "Held replies").
+    virtual void leaving_map() {}
 
 private:
     friend class socket_map;

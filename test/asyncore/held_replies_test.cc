@@ -45,6 +45,21 @@ private:
     std::function<void()> f_;
 };
 
+// A loopback pair whose peer end has a small receive buffer from the start (the window it
+// advertises at the handshake), and whose channel end a small send buffer: tens of KB fill it.
+std::pair<int, int> narrow_pair() {
+    sockaddr_in a;
+    int lfd = chat_test::loopback_listener(a);
+    int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int small = 4096;
+    ::setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    EXPECT_EQ(medusa_test::connect_through_eintr(peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int conn = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    ::close(lfd);
+    ::setsockopt(conn, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    return {conn, peer};
+}
+
 bool holds(medusa::backend b) { return b != medusa::backend::uring; }
 
 class HeldReplies : public ::testing::TestWithParam<medusa::backend> {};
@@ -214,6 +229,123 @@ TEST_P(HeldReplies, APushOutsideAReadIsSentAtOnce) {
         return got.size() >= 11;
     }));
     EXPECT_EQ(got, "unprompted\n");
+    ch->close();
+    ::close(peer);
+}
+
+TEST_P(HeldReplies, HooksInARowAreEachToldOnceInOrderWhenTheHeldBytesSpill) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    std::vector<std::string> told;
+    auto hook = [&told](std::string name) {
+        return std::make_shared<recording_hook>([&told, name] { told.push_back(name); });
+    };
+    ch->on_request = [&](replier& r, const std::string&) {
+        r.push("a");
+        r.push_hook(hook("h1"));
+        r.push_hook(hook("h2"));  // same place: right after "a"
+        r.push("b");
+        r.push_hook(hook("h3"));
+        r.push(std::make_shared<const std::string>("c"));  // spills what is held, hooks with it
+        r.push_hook(hook("h4"));
+    };
+    ASSERT_EQ(::send(peer, "x\r\n", 3, 0), 3);
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] {
+        read_some(peer, got);
+        return told.size() == 4 && got.size() == 3;
+    }));
+    EXPECT_EQ(got, "abc");
+    EXPECT_EQ(told, (std::vector<std::string>{"h1", "h2", "h3", "h4"}));
+    ch->close();
+    ::close(peer);
+}
+
+TEST_P(HeldReplies, WhatTheSocketCannotTakeWaitsWithItsHooksBehindIt) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = narrow_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    // Three replies of 20 KB in one read, each with a hook that checks its bytes have gone.
+    std::vector<std::string> told;
+    size_t read_total = 0;
+    ch->on_request = [&, fd = fd, peer = peer](replier& r, const std::string& req) {
+        r.push(std::string(20000, req[0]));
+        r.push_hook(std::make_shared<recording_hook>([&, req, fd, peer] {
+            const size_t need = 20000 * (req[0] - 'a' + 1);
+            EXPECT_GE(read_total + bytes_gone(fd, peer), need) << req << " told too early";
+            told.push_back(req);
+        }));
+    };
+    ASSERT_EQ(::send(peer, "a\r\nb\r\nc\r\n", 9, 0), 9);
+    // The peer does not read until the channel has had a pass with the socket full.
+    for (int i = 0; i < 3; ++i) m.poll_once(std::chrono::milliseconds(5));
+    EXPECT_LT(told.size(), 3u) << "60 KB cannot have gone into a 4 KB socket";
+    std::string got;
+    ASSERT_TRUE(pump(m, [&] {
+        size_t before = got.size();
+        read_some(peer, got);
+        read_total += got.size() - before;
+        return got.size() == 60000 && told.size() == 3;
+    }));
+    EXPECT_TRUE(got == std::string(20000, 'a') + std::string(20000, 'b') + std::string(20000, 'c'));
+    EXPECT_EQ(told, (std::vector<std::string>{"a", "b", "c"}));
+    ch->close();
+    ::close(peer);
+}
+
+TEST_P(HeldReplies, ALoopRunInsideTheHandlerSendsWhatItHolds) {
+    // A handler that waits (in a loop of its own) for its output to leave must not wait forever.
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    bool left = false;
+    ch->on_request = [&, fd = fd, peer = peer](replier& r, const std::string&) {
+        r.push("ping\n");
+        for (int i = 0; i < 50 && !left; ++i) {
+            m.poll_once(std::chrono::milliseconds(10));
+            left = bytes_gone(fd, peer) >= 5;
+        }
+    };
+    ASSERT_EQ(::send(peer, "x\r\n", 3, 0), 3);
+    ASSERT_TRUE(pump(m, [&] { return ch->requests == 1; }));
+    EXPECT_TRUE(left) << "the output stayed held while the handler's loop ran";
+    std::string got;
+    pump(m, [&] {
+        read_some(peer, got);
+        return got.size() >= 5;
+    });
+    EXPECT_EQ(got, "ping\n");
+    ch->close();
+    ::close(peer);
+}
+
+TEST_P(HeldReplies, DelChannelSendsWhatIsHeldBeforeTheSocketChangesHands) {
+    medusa::socket_map m(GetParam());
+    auto [fd, peer] = chat_test::tcp_pair();
+    auto ch = medusa::make<replier>(fd, m);
+    size_t gone_at_handoff = 0;
+    int taken = -1;
+    ch->on_request = [&, fd = fd, peer = peer](replier& r, const std::string&) {
+        r.push("last words from the loop\n");
+        r.del_channel();
+        gone_at_handoff = bytes_gone(fd, peer);
+        taken = r.fileno();  // the new owner writes from here on
+    };
+    ASSERT_EQ(::send(peer, "x\r\n", 3, 0), 3);
+    ASSERT_TRUE(pump(m, [&] { return taken >= 0; }));
+    if (holds(GetParam())) {
+        EXPECT_EQ(gone_at_handoff, 25u);
+    }
+    if (GetParam() != medusa::backend::uring) {
+        ASSERT_EQ(::send(taken, "new owner\n", 10, MSG_NOSIGNAL), 10);
+        std::string got;
+        for (int i = 0; i < 400 && got.size() < 35; ++i) {
+            read_some(peer, got);
+            if (got.size() < 35) ::usleep(5000);
+        }
+        EXPECT_EQ(got, "last words from the loop\nnew owner\n");
+    }
     ch->close();
     ::close(peer);
 }
