@@ -40,14 +40,26 @@ constexpr size_t send_budget = 256 << 10;
 // Held replies (see async_chat.h): what the channel whose read is being handled has pushed, in
 // a place of the loop thread's rather than in every channel (an idle channel carries one flag).
 // Only that channel holds: a read handled inside its handler (a nested loop) does not.
+using held_hooks = std::vector<std::pair<size_t, std::shared_ptr<send_hook>>>;
 struct held_output {
     const async_chat* owner = nullptr;  // the channel in handle_read(), or none
     std::string bytes;
     // Hooks pushed in between, each with the length of the bytes before it (it is told once they
     // have gone): a reply's log hook after each pipelined reply.
-    std::vector<std::pair<size_t, std::shared_ptr<send_hook>>> hooks;
+    held_hooks hooks;
 };
 thread_local held_output held;
+
+// What was held, taken out of `held` (which a hook may fill again while these are dealt with);
+// the hooks' storage goes back afterwards, for the next reply.
+struct taken_held {
+    std::string bytes = std::exchange(held.bytes, std::string());
+    held_hooks hooks = std::exchange(held.hooks, held_hooks());
+    ~taken_held() {
+        hooks.clear();
+        if (held.hooks.empty()) hooks.swap(held.hooks);
+    }
+};
 
 // More than this is not held: it goes to the socket (or the queue) at once, as before.
 constexpr size_t max_held = 64 << 10;
@@ -171,11 +183,9 @@ void async_chat::handle_read() {
     } catch (...) {
         held.owner = nullptr;
         // What the handler pushed before it failed goes, as it would have at push().
-        if (holding_) {
-            try {
-                send_held();
-            } catch (...) {
-            }
+        try {
+            if (holding_) send_held();
+        } catch (...) {
         }
         throw;
     }
@@ -456,10 +466,7 @@ void async_chat::shutdown_when_done() {
 }
 
 void async_chat::discard_buffers() {
-    if (holding_) {  // (they would have gone at push() but for the holding)
-        held.owner = nullptr;
-        send_held();
-    }
+    if (holding_) send_held();  // (they would have gone at push() but for the holding)
     in_buffer_.clear();
     in_pos_ = in_scratch_ ? in_scratch_len_ : 0;
     release_output();
@@ -509,40 +516,29 @@ void async_chat::queue_held(std::string bytes, size_t gone, held_hooks& hooks) {
 
 void async_chat::spill_held() {
     holding_ = false;
-    held_hooks hooks;
-    hooks.swap(held.hooks);
-    queue_held(std::move(held.bytes), 0, hooks);
-    held.bytes = std::string();
-    hooks.clear();
-    if (held.hooks.empty()) hooks.swap(held.hooks);  // (its storage, for the next reply)
+    taken_held t;
+    queue_held(std::move(t.bytes), 0, t.hooks);
 }
 
 void async_chat::send_held() {
+    // Sent now, not held again: what this channel pushes from here on (a hook's output, the rest
+    // of a close) takes the ordinary way.
     holding_ = false;
-    std::string bytes = std::move(held.bytes);
-    held.bytes = std::string();
-    held_hooks hooks;
-    hooks.swap(held.hooks);
-    struct keep_storage {
-        held_hooks& h;
-        ~keep_storage() {
-            h.clear();
-            if (held.hooks.empty()) h.swap(held.hooks);
-        }
-    } keep{hooks};
+    held.owner = nullptr;
+    taken_held t;
     if (closed()) return;
-    const size_t went = send_direct(bytes);
+    const size_t went = send_direct(t.bytes);
     if (closed()) return;  // the peer has gone (send_direct closed the channel): hooks untold
     bytes_sent(went);
-    if (went < bytes.size()) {
+    if (went < t.bytes.size()) {
         // The rest waits for the socket to be writable, queued before any hook is told: what a
         // hook pushes comes after it.
-        queue_held(std::move(bytes), went, hooks);
+        queue_held(std::move(t.bytes), went, t.hooks);
         interest_changed();
     } else {
-        buffer_stock::give(std::move(bytes));
+        buffer_stock::give(std::move(t.bytes));
     }
-    for (auto& [at, hook] : hooks) {
+    for (auto& [at, hook] : t.hooks) {
         if (closed()) break;  // a hook closed the channel: the others are not told (send_queue)
         if (hook && at <= went) hook->sent();
     }
@@ -602,23 +598,16 @@ void async_chat::handle_close() { close(); }
 
 void async_chat::leaving_map() {
     // Handed to another owner (del_channel): what is held goes now, while the socket is ours.
-    if (holding_) {
-        held.owner = nullptr;
-        send_held();
-    }
+    if (holding_) send_held();
 }
 
 void async_chat::close() {
+    // Held bytes would have gone at push() but for the holding: they go now, before the close.
+    if (holding_) send_held();
     // On io_uring a hook waits at the head of the queue for the send before it to complete (see
     // send_queue). When that send has completed well, the hook is due even if the channel closes
     // before its writable event is handled (the peer read the reply and closed, both news in one
     // pass): tell it now, before the queue goes.
-    // Held bytes would have gone at push() but for the holding: they go now, before the close
-    // (and what a hook pushes meanwhile is not held again).
-    if (holding_) {
-        held.owner = nullptr;
-        send_held();
-    }
     while (!in_send_ && !out_queue_.empty() && out_queue_.front().hook && ring() && !sending() &&
            !send_failed()) {
         std::shared_ptr<send_hook> hook = std::move(out_queue_.front().hook);

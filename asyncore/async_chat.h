@@ -12,12 +12,12 @@
 // write; send(2) when it is one piece) and sending file ranges with sendfile(2).
 //
 // Held replies: bytes a channel pushes while it handles its own read event, with nothing queued
-// ahead of them, are held (up to 64 KiB, with the hook pushed right after them) and sent in one
+// ahead of them, are held (up to 64 KiB, with the hooks pushed among them) and sent in one
 // send(2) when handle_read() returns, as Redis writes its replies before the next wait rather
 // than from inside the command. The replies to requests pipelined in one read then leave
 // together, and the send runs a few frames below loop() instead of a dozen. Nothing else changes:
 // held bytes count in pending_bytes() and output_empty(); any other output (a producer, shared
-// bytes, cork(), close_when_done(), initiate_send()) sends or queues them first; close() and
+// bytes, a push under cork(), close_when_done(), initiate_send()) sends or queues them first; close() and
 // discard_buffers() send them first, as if they had gone at push(); so does del_channel(), before
 // the socket goes to another owner. A loop run inside the handler sends them from the writable
 // event. (A raw send() or shutdown_write() from the handler would overtake them: use push() and
@@ -170,8 +170,6 @@ public:
 
 protected:
     void leaving_map() override;
-
-protected:
     // Inside collect_incoming_data(), while no terminator is set: the last `n` bytes of the data
     // were not used. They stay buffered and are framed again, under whatever terminator is set
     // next. This lets a channel that frames its own input (http_channel hands a whole read to
@@ -217,9 +215,10 @@ private:
     void read_and_frame();
     // Held replies (see "Held replies" above): hold these bytes (false: not held, queue them);
     // move what is held to the head of the queue; send what is held.
-    using held_hooks = std::vector<std::pair<size_t, std::shared_ptr<send_hook>>>;
     bool hold(std::string& data);
-    void queue_held(std::string bytes, size_t from, held_hooks& hooks);
+    // (What has not gone of `bytes`, and the hooks not yet due, go to the queue.)
+    void queue_held(std::string bytes, size_t gone,
+                    std::vector<std::pair<size_t, std::shared_ptr<send_hook>>>& hooks);
     void spill_held();
     void send_held();
     void schedule_framing();
