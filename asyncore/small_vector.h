@@ -80,6 +80,13 @@ public:
     void push_back(T&& v) { emplace_back(std::move(v)); }
 
     // Destroys the elements; heap storage, if any, is kept for reuse.
+    // Copies of n elements from elsewhere (not from this vector), after the others.
+    void append(const T* from, size_t n) {
+        reserve(size_ + n);
+        std::uninitialized_copy_n(from, n, data() + size_);
+        size_ += n;
+    }
+
     void clear() {
         std::destroy(begin(), end());
         size_ = 0;

@@ -46,8 +46,8 @@ void header_list::reserve(size_t bytes) {
 }
 
 size_t header_list::find(std::string_view name) const {
-    const uint32_t key = key_of(name);
-    if (!(present_ & bit_of(key))) return lines_.size();
+    const uint32_t key = name_key(name);
+    if (!(present_ & key_bit(key))) return lines_.size();
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
         if (l.key == key && iequals(std::string_view(text_ + l.off, l.name_len), name))
@@ -92,7 +92,7 @@ void header_list::add(std::string_view name, std::string_view value) {
         add(n, v);
         return;
     }
-    line l{size_, uint32_t(name.size()), uint32_t(value.size()), key_of(name)};
+    line l{size_, uint32_t(name.size()), uint32_t(value.size()), name_key(name)};
     if (size_t(size_) + l.size() > capacity_) reserve(size_t(size_) + l.size());
     char* out = text_ + size_;
     copy_short(out, name.data(), name.size());
@@ -104,14 +104,8 @@ void header_list::add(std::string_view name, std::string_view value) {
     out[value.size()] = '\r';
     out[value.size() + 1] = '\n';
     size_ += l.size();
-    present_ |= bit_of(l.key);
+    present_ |= key_bit(l.key);
     lines_.push_back(l);
-}
-
-std::optional<std::string_view> header_list::get(std::string_view name) const {
-    size_t i = find(name);
-    if (i == lines_.size()) return std::nullopt;
-    return (*this)[i].value;
 }
 
 bool header_list::remove(std::string_view name, std::optional<std::string_view> value) {
@@ -133,7 +127,7 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
     }
     if (removed) {
         present_ = 0;
-        for (const line& l : lines_) present_ |= bit_of(l.key);
+        for (const line& l : lines_) present_ |= key_bit(l.key);
     }
     return removed;
 }
@@ -153,10 +147,10 @@ void header_list::set(const header_list& other) {
     }
     reserve(size_t(size_) + other.size_);
     std::memcpy(text_ + size_, other.text_, other.size_);
-    for (line l : other.lines_) {
-        l.off += size_;
-        lines_.push_back(l);
-    }
+    const size_t first = lines_.size();
+    lines_.append(other.lines_.begin(), other.lines_.size());
+    if (size_ > 0)
+        for (size_t i = first; i < lines_.size(); ++i) lines_[i].off += size_;
     size_ += other.size_;
     present_ |= other.present_;
 }

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "asyncore/small_vector.h"
+#include "http/request_parser.h"  // name_key, key_bit
 
 namespace medusa::http {
 
@@ -40,7 +41,12 @@ public:
     void add(std::string_view name, std::string_view value);
     // The value of the first header of this name: a view that lasts until the next change to
     // the list (set, add, remove or clear move the bytes).
-    std::optional<std::string_view> get(std::string_view name) const;
+    std::optional<std::string_view> get(std::string_view name) const {
+        if (!(present_ & key_bit(name_key(name)))) return std::nullopt;  // (inline: one test)
+        size_t i = find(name);
+        if (i == lines_.size()) return std::nullopt;
+        return (*this)[i].value;
+    }
     // Remove every header of this name (only those with this value, when given); false when none
     // matched.
     bool remove(std::string_view name, std::optional<std::string_view> value = std::nullopt);
@@ -73,20 +79,9 @@ private:
         uint32_t off;        // where "Name" starts in text_
         uint32_t name_len;   // ": " follows the name
         uint32_t value_len;  // "\r\n" follows the value
-        uint32_t key;        // key_of(name): a name that differs here differs
+        uint32_t key;        // name_key(name): a name that differs here differs
         uint32_t size() const { return name_len + value_len + 4; }
     };
-    // The name's length and its first letter, lower-cased: one compare rules out nearly every
-    // other name before any byte is compared.
-    static uint32_t key_of(std::string_view name) {
-        unsigned char c = name.empty() ? 0 : static_cast<unsigned char>(name[0]);
-        if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-        return uint32_t(name.size()) << 8 | c;
-    }
-    // One bit per key (a hash of it): the bit of every name in the list is set, so most names
-    // that are not there (a set() that adds, a get() of Transfer-Encoding) are ruled out without
-    // a look at any line.
-    static uint32_t bit_of(uint32_t key) { return 1u << ((key * 0x9E3779B1u) >> 27); }
     // The index of the first line with this name, or size().
     size_t find(std::string_view name) const;
     // Lines after `from` moved by `delta` bytes in text_.
@@ -110,7 +105,7 @@ private:
     std::unique_ptr<char[]> heap_;
     char inline_[inline_bytes];
     small_vector<line, 8> lines_;
-    uint32_t present_ = 0;  // bit_of() of every line's key
+    uint32_t present_ = 0;  // key_bit() of every line's key
 };
 
 }  // namespace medusa::http

@@ -22,6 +22,7 @@ std::atomic<uint64_t> channel_count{0};
 std::optional<uint64_t> content_length(const parsed_request& head, bool& present) {
     present = false;
     uint64_t length = 0;
+    if (!head.may_have("Content-Length")) return length;
     for (size_t i = 0; i < head.field_count(); ++i) {
         header_field f = head.field(i);
         if (!iequals(f.name, "Content-Length")) continue;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstring>
@@ -54,6 +55,13 @@ void append_chunk(std::string& out, std::string_view data) {
     out.append("\r\n");
 }
 
+// The bytes that end a URI's plain path: its query, fragment or params begin, or a %-escape.
+constexpr auto uri_stop = [] {
+    std::array<bool, 256> t{};
+    for (char c : std::string_view("?#;%")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 // The bytes of a pushed piece of body, or nullptr for a producer.
 const std::string* bytes_of(const std::variant<std::string, std::shared_ptr<const std::string>,
                                                producer_ptr>& item) {
@@ -72,13 +80,28 @@ http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request
     }
     version_ = classify_version(head_.version(), head_.has_version());
     request_number = request_count.fetch_add(1, std::memory_order_relaxed);
-    // medusa's channel unquotes the part before '?' when it holds a '%', and keeps the query.
     std::string_view raw = head_.uri();
-    size_t q = raw.find('?');
-    std::string_view rpath = raw.substr(0, q);
-    if (rpath.find('%') != std::string_view::npos) {
-        uri_ = percent_decode(rpath);
-        if (q != std::string_view::npos && q + 1 < raw.size()) uri_.append(raw.substr(q));
+    // The usual URI ("/a/b.html", "/find?q=x") has no '%', ';' or '#' before its query: then
+    // .uri is the URI as received and split_uri() is a cut at the '?', both known from one pass
+    // over the path (every handler's match() asks for the split). Anything else goes the general
+    // way below, and split_uri() works it out when first asked.
+    size_t i = 0;
+    while (i < raw.size() && !uri_stop[static_cast<unsigned char>(raw[i])]) ++i;
+    if (i == raw.size() || raw[i] == '?') {
+        uri_split& s = split_.emplace();
+        s.path = raw.substr(0, i);
+        std::string_view rest = raw.substr(i);
+        size_t hash = rest.find('#');
+        s.query = rest.substr(0, hash);
+        if (hash != std::string_view::npos) s.fragment = rest.substr(hash);
+    } else {
+        // medusa's channel unquotes the part before '?' when it holds a '%', and keeps the query.
+        size_t q = raw.find('?');
+        std::string_view rpath = raw.substr(0, q);
+        if (rpath.find('%') != std::string_view::npos) {
+            uri_ = percent_decode(rpath);
+            if (q != std::string_view::npos && q + 1 < raw.size()) uri_.append(raw.substr(q));
+        }
     }
     set_server_and_date();
 }
@@ -143,9 +166,6 @@ void http_request::set(std::string_view name, uint64_t value) {
     set(name, std::string_view(buf, size_t(end - buf)));
 }
 
-std::optional<std::string_view> http_request::get(std::string_view name) const {
-    return reply_headers_.get(name);
-}
 
 bool http_request::remove(std::string_view name, std::optional<std::string_view> value) {
     return reply_headers_.remove(name, value);
@@ -244,30 +264,45 @@ void http_request::build_reply_header(std::string& out, const keepalive_decision
     if (d.header == connection_header::close) set("Connection", "close");
     // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one buffer, its size
     // known before a byte is written (one resize, then copies, rather than an append apiece).
-    std::string_view version = status_line_version(version_);
-    std::string_view phrase = reply_reason.empty() ? reason(reply_code) : reply_reason;
-    char code[16];
-    const size_t code_size = size_t(std::to_chars(code, code + sizeof code, reply_code).ptr - code);
+    std::string_view status = status_line(version_, reply_code, reply_reason);
     std::string_view headers = reply_headers_.text();
     const size_t at = out.size();
-    const size_t size =
-        5 + version.size() + 1 + code_size + 1 + phrase.size() + 2 + headers.size() + 2;
+    const size_t size = status.size() + headers.size() + 2;
     out.reserve(at + size + extra);
     out.resize(at + size);
     char* o = out.data() + at;
-    auto put = [&o](std::string_view piece) {
-        std::memcpy(o, piece.data(), piece.size());
-        o += piece.size();
+    std::memcpy(o, status.data(), status.size());
+    o += status.size();
+    std::memcpy(o, headers.data(), headers.size());
+    o += headers.size();
+    o[0] = '\r';
+    o[1] = '\n';
+}
+
+std::string_view http_request::status_line(http_version version, int code,
+                                           std::string_view phrase) {
+    // The status lines of a thread's recent replies, by version and code: a reply's line is
+    // nearly always one of a few ("HTTP/1.1 200 OK"), made once and then copied. A phrase of
+    // the handler's own (a CGI script's "Status: 302 Moved") is made each time.
+    struct line {
+        http_version version;
+        int code = 0;
+        std::string text;
     };
-    put("HTTP/");
-    put(version);
-    *o++ = ' ';
-    put(std::string_view(code, code_size));
-    *o++ = ' ';
-    put(phrase);
-    put("\r\n");
-    put(headers);
-    put("\r\n");
+    thread_local line made[8];
+    thread_local size_t next = 0;
+    thread_local std::string own;
+    const bool usual = phrase.empty();
+    if (usual) {
+        for (const line& l : made)
+            if (l.code == code && l.version == version) return l.text;
+    }
+    std::string text = fmt::format("HTTP/{} {} {}\r\n", status_line_version(version), code,
+                                   usual ? reason(code) : phrase);
+    if (!usual) return own = std::move(text);
+    line& l = made[next++ % std::size(made)];
+    l = line{version, code, std::move(text)};
+    return l.text;
 }
 
 void http_request::done() {
@@ -281,9 +316,11 @@ void http_request::done() {
 
     keepalive_input in;
     in.version = version_;
-    for (size_t i = 0; i < head_.field_count(); ++i) {
-        header_field f = head_.field(i);
-        if (iequals(f.name, "Connection")) parse_connection(f.value, in.connection);
+    if (head_.may_have("Connection")) {
+        for (size_t i = 0; i < head_.field_count(); ++i) {
+            header_field f = head_.field(i);
+            if (iequals(f.name, "Connection")) parse_connection(f.value, in.connection);
+        }
     }
     in.has_content_length = has("Content-Length");
     if (auto te = get("Transfer-Encoding")) {

@@ -87,7 +87,9 @@ public:
     // set() each header of a prepared list, in its order (see header_list::set).
     void set(const header_list& headers) { reply_headers_.set(headers); }
     // (The view lasts until the next change to the reply headers.)
-    std::optional<std::string_view> get(std::string_view name) const;
+    std::optional<std::string_view> get(std::string_view name) const {
+        return reply_headers_.get(name);
+    }
     bool has(std::string_view name) const { return get(name).has_value(); }
     // Every header of that name (or only the one with that value). False when none matched
     // (medusa raised LookupError).
@@ -184,6 +186,9 @@ private:
     friend class http_channel;
     // The status line and header block, with room for `extra` more bytes (a small body).
     void build_reply_header(std::string& out, const keepalive_decision& d, size_t extra);
+    // "HTTP/1.1 200 OK\r\n" for this version and code, with `phrase` or else reason(code). The
+    // view lasts until the thread's next call.
+    static std::string_view status_line(http_version version, int code, std::string_view phrase);
     void set_server_and_date();
     // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body

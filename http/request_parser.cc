@@ -21,7 +21,7 @@ namespace {
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim_ows(std::string_view s) {
+[[gnu::always_inline]] inline std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
     return s;
@@ -198,7 +198,7 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
-std::optional<std::string_view> parsed_request::get_header(std::string_view name) const {
+std::optional<std::string_view> parsed_request::find_header(std::string_view name) const {
     for (const auto& f : fields_) {
         if (f.name.len == name.size() && iequals(view(f.name), name)) return view(f.value);
     }
@@ -213,6 +213,7 @@ void parsed_request::clear() {
     has_version_ = false;
     has_chunk_line_ = false;
     fields_.clear();
+    present_ = 0;
 }
 
 void request_parser::reset() {
@@ -411,6 +412,7 @@ void request_parser::process_line(std::string_view line) {
     f.name = span{at, uint32_t(colon)};
     f.value = span{at + uint32_t(value_at), uint32_t(value.size())};
     req_.fields_.push_back(f);
+    req_.present_ |= key_bit(name_key(line.substr(0, colon)));
 }
 
 void request_parser::bad_header_name(std::string_view line) {
@@ -429,6 +431,11 @@ void request_parser::bad_header_name(std::string_view line) {
 }
 
 void request_parser::end_of_head() {
+    // Most heads have neither framing header: nothing to check.
+    if (!req_.may_have("Content-Length") && !req_.may_have("Transfer-Encoding")) {
+        state_ = status::complete;
+        return;
+    }
     bool has_length = false, has_te = false, chunked = false, chunked_before = false;
     uint64_t length = 0;
     for (const auto& f : req_.fields_) {

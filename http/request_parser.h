@@ -126,6 +126,18 @@ inline bool iequals(std::string_view a, std::string_view b) {
     return detail::iequal_bytes(p, q, n);
 }
 
+// A header name's key: its length and first letter, lower-cased. Two spellings of one name have
+// one key, and most other names another: one compare rules them out before any byte is compared.
+inline uint32_t name_key(std::string_view name) {
+    unsigned char c = name.empty() ? 0 : static_cast<unsigned char>(name[0]);
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
+    return uint32_t(name.size()) << 8 | c;
+}
+// One bit of 32 for a key (a hash of it). A set of names is the OR of their bits: a name whose
+// bit is clear is not in the set, and a look-up for it (the usual case: a request without
+// Transfer-Encoding) needs no scan.
+inline uint32_t key_bit(uint32_t key) { return 1u << ((key * 0x9E3779B1u) >> 27); }
+
 struct header_field {
     std::string_view name;
     std::string_view value;
@@ -157,11 +169,16 @@ public:
     }
 
     size_t field_count() const { return fields_.size(); }
+    // False when no header of this name is present; true when one may be (get_header says).
+    bool may_have(std::string_view name) const { return present_ & key_bit(name_key(name)); }
     header_field field(size_t i) const { return {view(fields_[i].name), view(fields_[i].value)}; }
     // The first header with this name (case-insensitive), without surrounding whitespace.
     // A linear scan: a request has a handful of headers, and comparing lengths first makes a
     // miss cost one integer compare per header, cheaper than building a map per request.
-    std::optional<std::string_view> get_header(std::string_view name) const;
+    std::optional<std::string_view> get_header(std::string_view name) const {
+        if (!may_have(name)) return std::nullopt;  // (inline: for a constant name, one test)
+        return find_header(name);
+    }
 
     void clear();
 
@@ -175,6 +192,7 @@ private:
         span name;
         span value;
     };
+    std::optional<std::string_view> find_header(std::string_view name) const;
     std::string_view view(span s) const { return std::string_view(block_.data() + s.off, s.len); }
 
     std::string block_;  // the request line, then each header line from its name to its value's end
@@ -182,6 +200,7 @@ private:
     bool has_version_ = false;
     bool has_chunk_line_ = false;
     small_vector<field_span, 8> fields_;  // a request with up to 8 headers allocates none here
+    uint32_t present_ = 0;                // key_bit() of each field's name
 };
 
 class request_parser {

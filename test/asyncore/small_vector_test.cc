@@ -32,6 +32,24 @@ TEST(SmallVector, StaysInlineUpToNThenGrows) {
     EXPECT_EQ(joined, "abc");
 }
 
+TEST(SmallVector, AppendCopiesARangeAfterTheOthersGrowingWhenNeeded) {
+    small_vector<std::string, 3> v;
+    v.push_back("a");
+    const std::string more[] = {"b", "c"};
+    v.append(more, 2);  // fits inline
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v.capacity(), 3u);
+    const std::string rest[] = {"d", "e", "f"};
+    v.append(rest, 3);  // past N
+    ASSERT_EQ(v.size(), 6u);
+    std::string joined;
+    for (const auto& s : v) joined += s;
+    EXPECT_EQ(joined, "abcdef");
+    EXPECT_EQ(more[0], "b");  // copied, not moved from
+    v.append(rest, 0);
+    EXPECT_EQ(v.size(), 6u);
+}
+
 TEST(SmallVector, MovesInlineAndHeapContents) {
     small_vector<std::unique_ptr<int>, 2> inl;
     inl.push_back(std::make_unique<int>(1));

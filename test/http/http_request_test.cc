@@ -1,6 +1,7 @@
 // http_request without a channel: reply headers, the status line, the error page, the log date.
 #include "http/http_request.h"
 
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,31 @@ TEST(http_request, split_uri_path_is_the_received_bytes_unless_decoded) {
     std::string_view decoded = d->split_uri().path;
     EXPECT_EQ(decoded, "/images/a rather long name.png");
     EXPECT_EQ(d->split_uri().path.data(), decoded.data()) << "asked again: the same bytes";
+}
+
+TEST(http_request, the_plain_uri_shortcut_splits_as_the_general_way) {
+    // A URI with no '%', ';' or '#' before its query is split while the request is made; every
+    // other one when first asked. Both give what split_uri() of the received URI gives.
+    for (std::string_view uri : {"/", "/a.html", "/a?x", "/a?x#f", "/a?x%20y", "/a?x?y", "/?",
+                                 "/a?#", "/a?;p", "*", "/a#f?x", "/a;p?x", "/a/b;p/c?x",
+                                 "/a%41?x#f", "/a?x#f%20"}) {
+        auto r = make_request(fmt::format("GET {} HTTP/1.1\r\n\r\n", uri));
+        uri_parts want = split_uri(uri);
+        const auto& got = r->split_uri();
+        EXPECT_EQ(got.path, want.path.find('%') == std::string_view::npos
+                                ? std::string(want.path)
+                                : percent_decode(want.path))
+            << uri;
+        EXPECT_EQ(got.params, want.params) << uri;
+        EXPECT_EQ(got.query, want.query) << uri;
+        EXPECT_EQ(got.fragment, want.fragment) << uri;
+        // medusa's .uri: decoded before the '?' only when it holds a '%'.
+        std::string_view before = uri.substr(0, uri.find('?'));
+        std::string medusa_uri = before.find('%') == std::string_view::npos
+                                     ? std::string(uri)
+                                     : percent_decode(before) + std::string(uri.substr(before.size()));
+        EXPECT_EQ(r->uri(), medusa_uri) << uri;
+    }
 }
 
 TEST(http_request, get_header_is_case_insensitive_and_the_first_match) {
