@@ -35,22 +35,14 @@ inline void copy_short(char* to, const char* from, size_t n) {
 
 }  // namespace
 
-void header_list::reserve(size_t bytes) {
-    if (bytes <= capacity_) return;
-    size_t n = std::max<size_t>(bytes, 2 * size_t(capacity_));
-    auto fresh = std::make_unique_for_overwrite<char[]>(n);
-    if (size_ > 0) std::memcpy(fresh.get(), text_, size_);
-    heap_ = std::move(fresh);
-    text_ = heap_.get();
-    capacity_ = uint32_t(n);
-}
+void header_list::reserve(size_t bytes) { text_.reserve(bytes); }
 
 size_t header_list::find(std::string_view name) const {
     const uint32_t key = name_key(name);
     if (!(present_ & key_bit(key))) return lines_.size();
     for (size_t i = 0; i < lines_.size(); ++i) {
         const line& l = lines_[i];
-        if (l.key == key && iequals(std::string_view(text_ + l.off, l.name_len), name))
+        if (l.key == key && iequals(std::string_view(text_.data() + l.off, l.name_len), name))
             return i;
     }
     return lines_.size();
@@ -73,13 +65,14 @@ void header_list::set(std::string_view name, std::string_view value) {
         return;
     }
     line& l = lines_[i];
-    int64_t delta = int64_t(value.size()) - int64_t(l.value_len);
-    if (delta > 0) reserve(size_ + size_t(delta));
+    const size_t old_size = text_.size();
+    const int64_t delta = int64_t(value.size()) - int64_t(l.value_len);
+    if (delta > 0) text_.resize(old_size + size_t(delta));
     // Move what follows the old value to where the new one ends, then write it.
-    char* at = text_ + l.off + l.name_len + 2;
-    std::memmove(at + value.size(), at + l.value_len, size_ - (l.off + l.name_len + 2 + l.value_len));
+    char* at = text_.data() + l.off + l.name_len + 2;
+    std::memmove(at + value.size(), at + l.value_len, old_size - (l.off + l.name_len + 2 + l.value_len));
     if (!value.empty()) std::memcpy(at, value.data(), value.size());
-    size_ = uint32_t(int64_t(size_) + delta);
+    if (delta < 0) text_.truncate(size_t(int64_t(old_size) + delta));
     l.value_len = uint32_t(value.size());
     if (delta != 0) shift(i + 1, delta);
 }
@@ -92,9 +85,10 @@ void header_list::add(std::string_view name, std::string_view value) {
         add(n, v);
         return;
     }
-    line l{size_, uint32_t(name.size()), uint32_t(value.size()), name_key(name)};
-    if (size_t(size_) + l.size() > capacity_) reserve(size_t(size_) + l.size());
-    char* out = text_ + size_;
+    const size_t at = text_.size();
+    line l{uint32_t(at), uint32_t(name.size()), uint32_t(value.size()), name_key(name)};
+    text_.resize(at + l.size());
+    char* out = text_.data() + at;
     copy_short(out, name.data(), name.size());
     out += name.size();
     out[0] = ':';
@@ -103,7 +97,6 @@ void header_list::add(std::string_view name, std::string_view value) {
     copy_short(out, value.data(), value.size());
     out[value.size()] = '\r';
     out[value.size() + 1] = '\n';
-    size_ += l.size();
     present_ |= key_bit(l.key);
     lines_.push_back(l);
 }
@@ -119,8 +112,9 @@ bool header_list::remove(std::string_view name, std::optional<std::string_view> 
             continue;
         }
         const line l = lines_[i];
-        std::memmove(text_ + l.off, text_ + l.off + l.size(), size_ - (l.off + l.size()));
-        size_ -= l.size();
+        std::memmove(text_.data() + l.off, text_.data() + l.off + l.size(),
+                     text_.size() - (l.off + l.size()));
+        text_.truncate(text_.size() - l.size());
         shift(i + 1, -int64_t(l.size()));
         erase_if(lines_, [&, n = size_t(0)](const line&) mutable { return n++ == i; });
         removed = true;
@@ -145,18 +139,17 @@ void header_list::set(const header_list& other) {
         for (size_t i = 0; i < other.size(); ++i) set(other[i].name, other[i].value);
         return;
     }
-    reserve(size_t(size_) + other.size_);
-    std::memcpy(text_ + size_, other.text_, other.size_);
+    const uint32_t at = uint32_t(text_.size());
+    text_.append(other.text_.view());
     const size_t first = lines_.size();
     lines_.append(other.lines_.begin(), other.lines_.size());
-    if (size_ > 0)
-        for (size_t i = first; i < lines_.size(); ++i) lines_[i].off += size_;
-    size_ += other.size_;
+    if (at > 0)
+        for (size_t i = first; i < lines_.size(); ++i) lines_[i].off += at;
     present_ |= other.present_;
 }
 
 void header_list::clear() {
-    size_ = 0;
+    text_.clear();
     lines_.clear();
     present_ = 0;
 }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "asyncore/small_buffer.h"
 #include "asyncore/small_vector.h"
 #include "http/request_parser.h"  // name_key, key_bit
 
@@ -64,12 +65,12 @@ public:
     bool empty() const { return lines_.empty(); }
     field operator[](size_t i) const {
         const line& l = lines_[i];
-        return {std::string_view(text_ + l.off, l.name_len),
-                std::string_view(text_ + l.off + l.name_len + 2, l.value_len)};
+        return {std::string_view(text_.data() + l.off, l.name_len),
+                std::string_view(text_.data() + l.off + l.name_len + 2, l.value_len)};
     }
     // "Name: value\r\n" for each header, in order: the reply's header block without its status
     // line and final blank line.
-    std::string_view text() const { return {text_, size_}; }
+    std::string_view text() const { return text_.view(); }
 
     // Room for this many bytes of header lines before the buffer grows.
     void reserve(size_t bytes);
@@ -91,19 +92,13 @@ private:
     // counts too; copying it costs nothing.)
     bool owns(std::string_view v) const {
         return uintptr_t(reinterpret_cast<uintptr_t>(v.data()) -
-                         reinterpret_cast<uintptr_t>(text_)) < size_;
+                         reinterpret_cast<uintptr_t>(text_.data())) < text_.size();
     }
 
-    // The lines, back to back: a plain buffer rather than a std::string, so that adding a header
-    // is one copy of its bytes, with no zero-filling resize before it. The headers of most
-    // replies (Server, Date, Content-Type, Content-Length, Last-Modified, Connection: about 200
-    // bytes) fit in the list itself; a larger block moves to the heap.
-    static constexpr uint32_t inline_bytes = 256;
-    char* text_ = inline_;
-    uint32_t size_ = 0;
-    uint32_t capacity_ = inline_bytes;
-    std::unique_ptr<char[]> heap_;
-    char inline_[inline_bytes];
+    // The lines, back to back: adding a header is one copy of its bytes, with no zero-filling
+    // resize before it. The headers of most replies (Server, Date, Content-Type, Content-Length,
+    // Last-Modified, Connection: about 200 bytes) fit in the list itself.
+    small_buffer<256> text_;
     small_vector<line, 8> lines_;
     uint32_t present_ = 0;  // key_bit() of every line's key
 };

@@ -11,7 +11,6 @@
 #include <emmintrin.h>
 #endif
 
-#include "asyncore/buffer_stock.h"
 #include "http/chunked.h"
 #include "http/keepalive.h"
 
@@ -114,6 +113,29 @@ int hex_value(char c) {
     return -1;
 }
 
+// The length of a line that find_line_break() stopped at k of p[0, n), its line end included:
+// k + 1 after an LF, k + 2 after a CRLF; 0 when the line has not ended there (the data ends
+// first, or a bare CR or a NUL stopped the scan).
+size_t line_end_at(const char* p, size_t n, size_t k) {
+    if (k < n && p[k] == '\n') return k + 1;
+    if (k + 1 < n && p[k] == '\r' && p[k + 1] == '\n') return k + 2;
+    return 0;
+}
+
+// A header line "Name: value": where the colon is, and the value without the whitespace around
+// it. nullopt when the name is not a token followed by a colon.
+struct header_split {
+    size_t colon;
+    std::string_view value;
+};
+[[gnu::always_inline]] inline std::optional<header_split> split_header_line(std::string_view line) {
+    // One table look-up per byte of the name (the colon is not a token byte).
+    size_t colon = 0;
+    while (colon < line.size() && is_tchar(line[colon])) ++colon;
+    if (colon == 0 || colon == line.size() || line[colon] != ':') return std::nullopt;
+    return header_split{colon, trim_ows(line.substr(colon + 1))};
+}
+
 }  // namespace
 
 
@@ -205,8 +227,6 @@ std::optional<std::string_view> parsed_request::find_header(std::string_view nam
     return std::nullopt;
 }
 
-parsed_request::~parsed_request() { buffer_stock::give(std::move(block_)); }
-
 void parsed_request::clear() {
     block_.clear();
     line_ = command_ = uri_ = version_ = chunk_line_ = span{};
@@ -254,8 +274,58 @@ bool request_parser::count_line(std::string_view line) {
     return true;
 }
 
+size_t request_parser::take_whole_head(std::string_view data) {
+    using span = parsed_request::span;
+    const char* p = data.data();
+    const size_t n = data.size();
+    // The request line.
+    const size_t k = find_line_break(p, n);
+    size_t at = line_end_at(p, n, k);
+    if (at == 0 || k == 0 || k > limits_.max_request_line) return 0;
+    const std::string_view line(p, k);
+    const auto cracked = crack_request(line);
+    if (!cracked) return 0;
+    // The header lines, as spans of `data` (the block will be a copy of it, byte for byte).
+    auto offset = [p](std::string_view part) {
+        return span{uint32_t(part.data() - p), uint32_t(part.size())};
+    };
+    size_t header_bytes = 0;
+    for (;;) {
+        const size_t h = find_line_break(p + at, n - at);
+        const size_t end = line_end_at(p + at, n - at, h);
+        if (end == 0) break;
+        if (h == 0) {  // the blank line: the head is whole
+            at += end;
+            req_.block_.assign(std::string_view(p, at));
+            req_.line_ = offset(line);
+            req_.command_ = offset(cracked->command);
+            req_.uri_ = offset(cracked->uri);
+            req_.version_ = cracked->has_version ? offset(cracked->version) : span{};
+            req_.has_version_ = cracked->has_version;
+            started_ = true;
+            end_of_head();
+            return at;
+        }
+        const std::string_view field(p + at, h);
+        header_bytes += h + 2;
+        if (header_bytes > limits_.max_header_block || is_ows(field.front())) break;
+        const auto split = split_header_line(field);
+        if (!split) break;
+        req_.fields_.push_back({offset(field.substr(0, split->colon)), offset(split->value)});
+        req_.present_ |= key_bit(name_key(field.substr(0, split->colon)));
+        at += end;
+    }
+    // Not the usual head: nothing taken, the general way reads it.
+    req_.fields_.clear();
+    req_.present_ = 0;
+    return 0;
+}
+
 size_t request_parser::feed(std::string_view data) {
+    // A fresh request whose head has arrived whole and plain, nearly every one: in one pass.
     size_t used = 0;
+    if (state_ == status::request_line && line_.empty() && !leading_blank_)
+        used = take_whole_head(data);
     while (used < data.size() && !finished()) {
         started_ = true;
         std::string_view rest(data.data() + used, data.size() - used);
@@ -264,9 +334,7 @@ size_t request_parser::feed(std::string_view data) {
             // (nearly every line): one scan finds its end. Anything else takes the careful way
             // below, from the same place.
             size_t k = find_line_break(rest.data(), rest.size());
-            size_t end = k < rest.size() && rest[k] == '\n'                            ? k + 1
-                         : k + 1 < rest.size() && rest[k] == '\r' && rest[k + 1] == '\n' ? k + 2
-                                                                                      : 0;
+            size_t end = line_end_at(rest.data(), rest.size(), k);
             if (end > 0) {
                 used += end;
                 std::string_view line(rest.data(), k);
@@ -331,7 +399,7 @@ size_t request_parser::feed(std::string_view data) {
 
 void request_parser::process_line(std::string_view line) {
     using span = parsed_request::span;
-    std::string& block = req_.block_;
+    auto& block = req_.block_;
     if (state_ == status::request_line) {
         if (line.empty()) {
             // One leading blank line is forgiven (HTTP/1.1 section 4.1); a second means the
@@ -344,9 +412,6 @@ void request_parser::process_line(std::string_view line) {
             return;
         }
         auto cracked = crack_request(line);
-        // Room for the whole head, if it is no larger than most, from the thread's stock of
-        // buffers (the last request's, as a rule): no allocation per request.
-        if (block.capacity() < line.size() + 256) block = buffer_stock::take(line.size() + 256);
         block.assign(line);
         req_.line_ = span{0, uint32_t(line.size())};
         if (!cracked) {
@@ -383,7 +448,7 @@ void request_parser::process_line(std::string_view line) {
         if (more.empty()) return;
         auto& value = req_.fields_.back().value;
         // The last value is at the end of the block: extend it in place.
-        block.resize(value.off + value.len);
+        block.truncate(value.off + value.len);
         if (value.len > 0) {
             block.push_back(' ');
             ++value.len;
@@ -394,15 +459,15 @@ void request_parser::process_line(std::string_view line) {
         value.len += uint32_t(more.size());
         return;
     }
-    // The name: token bytes up to the colon (one table look-up per byte, and the colon is not
-    // one). Anything else is a 400, whose reason bad_header_name() works out.
-    size_t colon = 0;
-    while (colon < line.size() && is_tchar(line[colon])) ++colon;
-    if (colon == 0 || colon == line.size() || line[colon] != ':') {
+    // The name: token bytes up to the colon. Anything else is a 400, whose reason
+    // bad_header_name() works out.
+    const auto split = split_header_line(line);
+    if (!split) {
         bad_header_name(line);
         return;
     }
-    std::string_view value = trim_ows(line.substr(colon + 1));
+    const size_t colon = split->colon;
+    const std::string_view value = split->value;
     // "Name: value" goes into the block as one piece (from the name to the value's end, the
     // colon and the spaces between included), the field's spans pointing at its parts.
     const uint32_t at = uint32_t(block.size());
@@ -507,7 +572,7 @@ void request_parser::first_chunk_line(std::string_view line) {
         fail(400, fmt::format("bad chunked body: {}", printable(check.error(), 100)));
         return;
     }
-    std::string& block = req_.block_;
+    auto& block = req_.block_;
     req_.chunk_line_ = parsed_request::span{uint32_t(block.size()), uint32_t(line.size())};
     block.append(line);
     req_.has_chunk_line_ = true;

@@ -48,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "asyncore/small_buffer.h"
 #include "asyncore/small_vector.h"
 
 namespace medusa::http {
@@ -151,8 +152,6 @@ public:
     parsed_request(parsed_request&&) noexcept = default;
     parsed_request& operator=(const parsed_request&) = default;
     parsed_request& operator=(parsed_request&&) noexcept = default;
-    // Its bytes' buffer goes back to the thread's buffer_stock, for the next request's head.
-    ~parsed_request();
 
     std::string_view request_line() const { return view(line_); }
     std::string_view command() const { return view(command_); }
@@ -195,7 +194,10 @@ private:
     std::optional<std::string_view> find_header(std::string_view name) const;
     std::string_view view(span s) const { return std::string_view(block_.data() + s.off, s.len); }
 
-    std::string block_;  // the request line, then each header line from its name to its value's end
+    // The head's bytes (the fields are spans of it: a move keeps them right). A head that came
+    // whole is copied as it came; one read line by line is kept as its request line, then each
+    // header line from its name to its value's end. Most heads fit inline: no allocation.
+    small_buffer<1024> block_;
     span line_, command_, uri_, version_, chunk_line_;
     bool has_version_ = false;
     bool has_chunk_line_ = false;
@@ -240,6 +242,10 @@ public:
     void reset();
 
 private:
+    // A fresh head that has arrived whole in `data`, with nothing unusual in it, parsed in one
+    // pass: the bytes it took (the request then complete, first_chunk or an error of the
+    // framing checks), or 0, with the parser untouched, for the general way to read.
+    size_t take_whole_head(std::string_view data);
     // The 414 and 431 limits, counting a line (without its line end); false once failed.
     bool count_line(std::string_view line);
     void process_line(std::string_view line);
