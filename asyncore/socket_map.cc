@@ -314,6 +314,10 @@ bool socket_map::cancel(timer_id id) {
 size_t socket_map::timer_count() const { return live_timers_.size(); }
 
 void socket_map::drop_cancelled_timers() {
+    // Every heap entry live (no more entries than live timers, the usual case): no look-up.
+    // (While a timer's callback runs a loop of its own, live timers taken out of the heap to run
+    // may hide a dead one here; it then wakes the wait once and is skipped when due.)
+    if (timers_.size() <= live_timers_.size()) return;
     while (!timers_.empty() && !live_timers_.count(timers_.front().id)) {
         std::pop_heap(timers_.begin(), timers_.end(), timer_later{});
         timers_.pop_back();

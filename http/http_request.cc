@@ -137,7 +137,7 @@ void http_request::discard_reply() {
     use_chunked = true;
 }
 
-const http_request::uri_split& http_request::split_uri() {
+const http_request::uri_split& http_request::split_now() {
     if (!split_) {
         uri_parts p = http::split_uri(head_.uri());
         split_.emplace();

@@ -69,7 +69,7 @@ public:
     struct uri_split {
         std::string_view path, params, query, fragment;
     };
-    const uri_split& split_uri();
+    const uri_split& split_uri() { return split_ ? *split_ : split_now(); }
 
     // A request header by name, case-insensitive; nullopt when absent. The first header of that
     // name wins, as medusa's. (medusa cached the answers per name; a scan of a head's handful of
@@ -185,6 +185,8 @@ public:
 private:
     friend class http_channel;
     // The status line and header block, with room for `extra` more bytes (a small body).
+    // split_uri() the first time, for a URI the constructor did not split.
+    const uri_split& split_now();
     void build_reply_header(std::string& out, const keepalive_decision& d, size_t extra);
     // "HTTP/1.1 200 OK\r\n" for this version and code, with `phrase` or else reason(code). The
     // view lasts until the thread's next call.

@@ -110,7 +110,7 @@ inline bool iequal_word(const char* a, const char* b) {
 }
 }  // namespace detail
 
-inline bool iequals(std::string_view a, std::string_view b) {
+[[gnu::always_inline]] inline bool iequals(std::string_view a, std::string_view b) {
     const size_t n = a.size();
     if (n != b.size()) return false;
     const char *p = a.data(), *q = b.data();
