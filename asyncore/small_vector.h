@@ -58,8 +58,8 @@ public:
     bool empty() const { return size_ == 0; }
     size_t capacity() const { return capacity_; }
 
-    T* data() { return heap_ ? heap_ : inline_data(); }
-    const T* data() const { return heap_ ? heap_ : inline_data(); }
+    T* data() { return data_; }
+    const T* data() const { return data_; }
     T& operator[](size_t i) { return data()[i]; }
     const T& operator[](size_t i) const { return data()[i]; }
     T& back() { return data()[size_ - 1]; }
@@ -140,22 +140,23 @@ private:
             old[i].~T();
         }
         free_heap();
-        heap_ = fresh;
+        data_ = fresh;
         capacity_ = n;
     }
 
     T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
+    bool on_heap() const { return data_ != inline_data(); }
     const T* inline_data() const { return std::launder(reinterpret_cast<const T*>(inline_)); }
 
     void free_heap() {
-        if (heap_) std::allocator<T>{}.deallocate(heap_, capacity_);
-        heap_ = nullptr;
+        if (on_heap()) std::allocator<T>{}.deallocate(data_, capacity_);
+        data_ = inline_data();
         capacity_ = N;
     }
     // Moves o's elements here (this is empty and inline); o is left empty and inline.
     void take(small_vector& o) noexcept {
-        if (o.heap_) {
-            heap_ = std::exchange(o.heap_, nullptr);
+        if (o.on_heap()) {
+            data_ = std::exchange(o.data_, o.inline_data());
             capacity_ = std::exchange(o.capacity_, N);
             size_ = std::exchange(o.size_, 0);
             return;
@@ -168,7 +169,8 @@ private:
     }
 
     alignas(T) unsigned char inline_[N * sizeof(T)];
-    T* heap_ = nullptr;
+    // The elements: inline_ or a heap block (one load for data(), begin() and end()).
+    T* data_ = inline_data();
     size_t size_ = 0;
     size_t capacity_ = N;
 };

@@ -81,6 +81,12 @@ std::shared_ptr<http_request> make_request(std::shared_ptr<http_channel> channel
     return std::allocate_shared<http_request>(pool_allocator<http_request>{}, std::move(channel),
                                               std::move(head));
 }
+// The same, the head taken from the parser that completed it (moved once, into the request).
+std::shared_ptr<http_request> make_request(std::shared_ptr<http_channel> channel,
+                                           request_parser& parser) {
+    return std::allocate_shared<http_request>(pool_allocator<http_request>{}, std::move(channel),
+                                              parser);
+}
 
 }  // namespace
 
@@ -236,9 +242,10 @@ void http_channel::read_head(std::string_view data) {
     unread(data.size() - used);
     switch (p.state()) {
         case request_parser::status::complete: {
-            parsed_request head = p.take();
+            // (The channel's shared_ptr moved all the way in: each copy is a count to change.)
+            auto r = make_request(std::static_pointer_cast<http_channel>(shared_from_this()), p);
             parser_.reset();
-            dispatch(std::move(head));
+            dispatch(std::move(r));
             break;
         }
         case request_parser::status::empty:
@@ -322,10 +329,7 @@ void http_channel::body_data(std::string_view data) {
 
 // --- requests --------------------------------------------------------------------------------
 
-void http_channel::dispatch(parsed_request&& head) {
-    // (The channel's shared_ptr moved all the way in: each copy is an atomic increment.)
-    auto r = make_request(std::static_pointer_cast<http_channel>(shared_from_this()),
-                          std::move(head));
+void http_channel::dispatch(std::shared_ptr<http_request> r) {
     request_counter.increment();
     server_->total_requests.increment();
     current_ = r;

@@ -127,7 +127,8 @@ private:
     void read_head(std::string_view data);
     // The parser of the head now arriving: the channel's own, or the server's (see read_head).
     request_parser& head_parser();
-    void dispatch(parsed_request&& head);
+    // A request whose head is complete: its framing, then its handler.
+    void dispatch(std::shared_ptr<http_request> r);
     void start_body();
     void body_data(std::string_view data);
     void end_of_body();

@@ -74,6 +74,15 @@ const std::string* bytes_of(const std::variant<std::string, std::shared_ptr<cons
 
 http_request::http_request(std::shared_ptr<http_channel> channel, parsed_request&& head)
     : head_(std::move(head)) {
+    start(std::move(channel));
+}
+
+http_request::http_request(std::shared_ptr<http_channel> channel, request_parser& parser)
+    : head_(parser.take()) {
+    start(std::move(channel));
+}
+
+void http_request::start(std::shared_ptr<http_channel> channel) {
     if (channel) {
         server_ = &channel->server();
         channel_ = std::move(channel);

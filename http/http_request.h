@@ -47,6 +47,8 @@ class http_request : public std::enable_shared_from_this<http_request>, private 
 public:
     // `channel` may be null (a request built for a test, or for an error before any request).
     http_request(std::shared_ptr<http_channel> channel, parsed_request&& head);
+    // The head a parser has completed, taken straight from it (parser.take()).
+    http_request(std::shared_ptr<http_channel> channel, request_parser& parser);
     http_request(const http_request&) = delete;
     http_request& operator=(const http_request&) = delete;
 
@@ -184,6 +186,8 @@ public:
 
 private:
     friend class http_channel;
+    // What both constructors do once the head is in place.
+    void start(std::shared_ptr<http_channel> channel);
     // The status line and header block, with room for `extra` more bytes (a small body).
     // split_uri() the first time, for a URI the constructor did not split.
     const uri_split& split_now();
