@@ -634,7 +634,7 @@ cgi_handler::~cgi_handler() {
 bool cgi_handler::match(http::http_request& request) {
     std::string_view path = request.split_uri().path;
     const std::string& p = options_.prefix;
-    return path.starts_with(p) && (path.size() == p.size() || path[p.size()] == '/');
+    return http::path_has_prefix(path, p) && (path.size() == p.size() || path[p.size()] == '/');
 }
 
 cgi_handler::target cgi_handler::resolve(std::string_view path) const {

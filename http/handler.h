@@ -38,6 +38,15 @@ public:
 
 using handler_ptr = std::shared_ptr<handler>;
 
+// Whether `path` begins with `prefix`: what most match() functions ask ("/cgi-bin", "/status").
+// Every handler asks it of every request that gets that far, and most paths differ from the
+// prefix in its second byte (the first after the '/'): that byte is compared first, inline.
+inline bool path_has_prefix(std::string_view path, std::string_view prefix) {
+    if (path.size() < prefix.size()) return false;
+    if (prefix.size() >= 2 && path[1] != prefix[1]) return false;
+    return path.starts_with(prefix);
+}
+
 // A request body's consumer (medusa's request.collector). A handler that wants the body sets one
 // with http_request::set_collector() before returning from handle_request(); the channel then
 // feeds it exactly the body — Content-Length bytes, or a chunked body already de-chunked — and

@@ -148,9 +148,14 @@ std::optional<cracked_request> crack_request(std::string_view line) {
     size_t sp1 = 0;  // the method is short: a byte loop
     while (sp1 < n && p[sp1] != ' ') ++sp1;
     if (sp1 == 0 || sp1 == n) return std::nullopt;
-    const size_t u = sp1 + 1;  // the URI may be long: memchr
-    const void* found = u < n ? std::memchr(p + u, ' ', n - u) : nullptr;
-    const size_t sp2 = found ? size_t(static_cast<const char*>(found) - p) : n;
+    const size_t u = sp1 + 1;
+    // The URI: its first bytes in a loop (most URIs are short), memchr past them.
+    size_t sp2 = u;
+    while (sp2 < n && sp2 < u + 24 && p[sp2] != ' ') ++sp2;
+    if (sp2 == u + 24) {
+        const void* found = std::memchr(p + sp2, ' ', n - sp2);
+        sp2 = found ? size_t(static_cast<const char*>(found) - p) : n;
+    }
     if (sp2 == u) return std::nullopt;  // two spaces in a row, or "GET " with nothing after
     cracked_request r;
     r.command = std::string_view(p, sp1);
@@ -160,10 +165,11 @@ std::optional<cracked_request> crack_request(std::string_view line) {
     if (n - v < 5 || std::memcmp(p + v, "HTTP/", 5) != 0) return std::nullopt;
     v += 5;
     if (v == n) return std::nullopt;
-    for (size_t i = v; i < n; ++i)
-        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.')) return std::nullopt;
     r.version = std::string_view(p + v, n - v);
     r.has_version = true;
+    if (r.version == "1.1" || r.version == "1.0") return r;  // nearly every request
+    for (size_t i = v; i < n; ++i)
+        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.')) return std::nullopt;
     return r;
 }
 

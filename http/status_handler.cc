@@ -16,7 +16,7 @@ status_extension::status_extension(std::vector<status_source> objects, std::stri
     : objects_(std::move(objects)), statusdir_(std::move(statusdir)), start_time_(time(nullptr)) {}
 
 bool status_extension::match(http_request& request) {
-    return request.split_uri().path.starts_with(statusdir_);
+    return path_has_prefix(request.split_uri().path, statusdir_);
 }
 
 void status_extension::handle_request(std::shared_ptr<http_request> request) {

@@ -155,3 +155,14 @@ TEST(http_request, log_date_string_shape) {
     EXPECT_TRUE(s[21] == '+' || s[21] == '-') << s;
     EXPECT_EQ(s.find_first_not_of("0123456789", 22), std::string::npos) << s;
 }
+
+TEST(path_has_prefix, is_starts_with) {
+    // The early look at the second byte answers as starts_with() would, for every case.
+    for (std::string_view path : {"", "/", "/s", "/status", "/status/x", "/statu", "/xtatus",
+                                  "status", "/cgi-bin/a", "/cgi-bi"}) {
+        for (std::string_view prefix : {"", "/", "/status", "/cgi-bin", "s", "/s"}) {
+            EXPECT_EQ(path_has_prefix(path, prefix), path.starts_with(prefix))
+                << path << " / " << prefix;
+        }
+    }
+}

@@ -72,6 +72,25 @@ TEST(crack_request, three_parts) {
     EXPECT_TRUE(r->has_version);
 }
 
+TEST(crack_request, a_uri_of_any_length_ends_at_its_space) {
+    // URIs around the length read byte by byte (24) and past it (the rest by memchr).
+    for (size_t len : {1u, 23u, 24u, 25u, 26u, 100u, 5000u}) {
+        std::string uri = "/" + std::string(len - 1, 'a');
+        const std::string line = "GET " + uri + " HTTP/1.0", no_version = "GET " + uri;
+        auto r = crack_request(line);  // (views of `line`)
+        ASSERT_TRUE(r) << len;
+        EXPECT_EQ(r->uri, uri) << len;
+        EXPECT_EQ(r->version, "1.0") << len;
+        auto bare = crack_request(no_version);
+        ASSERT_TRUE(bare) << len;
+        EXPECT_EQ(bare->uri, uri) << len;
+        EXPECT_FALSE(bare->has_version);
+        // A space inside the URI, wherever it falls, makes four parts: not a request line.
+        EXPECT_FALSE(crack_request("GET " + uri + " x HTTP/1.0")) << len;
+        EXPECT_FALSE(crack_request("GET " + uri + "  HTTP/1.0")) << len;
+    }
+}
+
 TEST(crack_request, without_version_is_accepted) {
     auto r = crack_request("GET /");
     ASSERT_TRUE(r);
