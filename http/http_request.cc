@@ -266,26 +266,10 @@ void http_request::error(int code) {
     done();
 }
 
-void http_request::build_reply_header(std::string& out, const keepalive_decision& d,
-                                      size_t extra) {
+void http_request::finish_headers(const keepalive_decision& d) {
     if (d.chunk) set("Transfer-Encoding", "chunked");
     if (d.header == connection_header::keep_alive) set("Connection", "Keep-Alive");
     if (d.header == connection_header::close) set("Connection", "close");
-    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n": one buffer, its size
-    // known before a byte is written (one resize, then copies, rather than an append apiece).
-    std::string_view status = status_line(version_, reply_code, reply_reason);
-    std::string_view headers = reply_headers_.text();
-    const size_t at = out.size();
-    const size_t size = status.size() + headers.size() + 2;
-    out.reserve(at + size + extra);
-    out.resize(at + size);
-    char* o = out.data() + at;
-    std::memcpy(o, status.data(), status.size());
-    o += status.size();
-    std::memcpy(o, headers.data(), headers.size());
-    o += headers.size();
-    o[0] = '\r';
-    o[1] = '\n';
 }
 
 std::string_view http_request::status_line(http_version version, int code,
@@ -369,15 +353,29 @@ void http_request::done() {
     }
     if (d.chunk && !all_bytes) gathered = gathered_bytes = 0;
 
-    // Built in a buffer of this thread's stock; the channel gives it back once sent.
-    std::string text = buffer_stock::take(256);
-    build_reply_header(text, d, gathered_bytes + (d.chunk ? 5 : 0));
+    // "HTTP/1.1 200 OK\r\n", the header lines as they are kept, "\r\n", then the gathered body:
+    // one buffer of this thread's stock (the channel gives it back once sent), its size known
+    // before a byte is written (one resize, then copies, rather than an append apiece).
+    finish_headers(d);
+    const std::string_view status = status_line(version_, reply_code, reply_reason);
+    const std::string_view headers = reply_headers_.text();
+    const size_t head = status.size() + headers.size() + 2;
+    std::string text = buffer_stock::take(head + gathered_bytes + (d.chunk ? 5 : 0));
+    text.resize(d.chunk ? head : head + gathered_bytes);
+    char* o = text.data();
+    auto put = [&o](std::string_view piece) {
+        std::memcpy(o, piece.data(), piece.size());
+        o += piece.size();
+    };
+    put(status);
+    put(headers);
+    put("\r\n");
     if (d.chunk && all_bytes) {
         // Chunk the body here: the whole reply is then one string, one writev.
         for (auto& item : outgoing_) append_chunk(text, *bytes_of(item));
         text.append("0\r\n\r\n");
     } else {
-        for (size_t i = 0; i < gathered; ++i) text.append(*bytes_of(outgoing_[i]));
+        for (size_t i = 0; i < gathered; ++i) put(*bytes_of(outgoing_[i]));
     }
     uint64_t fixed = text.size();
 

@@ -188,10 +188,10 @@ private:
     friend class http_channel;
     // What both constructors do once the head is in place.
     void start(std::shared_ptr<http_channel> channel);
-    // The status line and header block, with room for `extra` more bytes (a small body).
     // split_uri() the first time, for a URI the constructor did not split.
     const uri_split& split_now();
-    void build_reply_header(std::string& out, const keepalive_decision& d, size_t extra);
+    // The headers the keep-alive decision adds (Transfer-Encoding, Connection).
+    void finish_headers(const keepalive_decision& d);
     // "HTTP/1.1 200 OK\r\n" for this version and code, with `phrase` or else reason(code). The
     // view lasts until the thread's next call.
     static std::string_view status_line(http_version version, int code, std::string_view phrase);
