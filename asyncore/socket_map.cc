@@ -246,7 +246,7 @@ void socket_map::read_now(int fd) {
     if (wants && e && e->channel == ch) handle_events({fd, true, false, false, false}, std::move(ch));
 }
 
-void socket_map::bury_the_dead() {
+void socket_map::bury_now() {
     // A destructor may close other channels and refill the graveyard; repeat until quiet.
     while (!graveyard_.empty()) {
         std::vector<std::shared_ptr<dispatcher>> dead;

@@ -145,7 +145,10 @@ private:
     void run_due_timers();
     void drop_cancelled_timers();
     std::optional<clock::duration> next_timer_delay();
-    void bury_the_dead();
+    void bury_the_dead() {
+        if (!graveyard_.empty()) bury_now();  // (inline: twice a pass, nearly always empty)
+    }
+    void bury_now();
     void evict_remaining();
     static void register_fd(poller& p, int fd, const dispatcher& d);
     uring_poller* ring_stream(int fd) const;
