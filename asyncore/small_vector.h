@@ -79,7 +79,6 @@ public:
     void push_back(const T& v) { emplace_back(v); }
     void push_back(T&& v) { emplace_back(std::move(v)); }
 
-    // Destroys the elements; heap storage, if any, is kept for reuse.
     // Copies of n elements from elsewhere (not from this vector), after the others.
     void append(const T* from, size_t n) {
         reserve(size_ + n);
@@ -87,6 +86,7 @@ public:
         size_ += n;
     }
 
+    // Destroys the elements; heap storage, if any, is kept for reuse.
     void clear() {
         std::destroy(begin(), end());
         size_ = 0;

@@ -278,8 +278,8 @@ std::string_view http_request::status_line(http_version version, int code,
     // nearly always one of a few ("HTTP/1.1 200 OK"), made once and then copied. A phrase of
     // the handler's own (a CGI script's "Status: 302 Moved") is made each time.
     struct line {
-        http_version version;
-        int code = 0;
+        http_version version = http_version::none;
+        int code = -1;  // an empty slot matches no code (a handler may set reply_code to 0)
         std::string text;
     };
     thread_local line made[8];

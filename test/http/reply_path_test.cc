@@ -89,9 +89,22 @@ public:
     }
 };
 
+// /code/N: replies with status N (any int a handler may set, 0 included) and a 2-byte body.
+class code_handler : public handler {
+public:
+    bool match(http_request& r) override { return r.split_uri().path.starts_with("/code/"); }
+    void handle_request(std::shared_ptr<http_request> r) override {
+        r->reply_code = std::stoi(std::string(r->split_uri().path.substr(6)));
+        r->set("Content-Length", uint64_t(2));
+        r->push("ok");
+        r->done();
+    }
+};
+
 class reply_path : public server_test {
 protected:
     void install_more_handlers() override {
+        server_->install_handler(std::make_shared<code_handler>());
         server_->install_handler(std::make_shared<sixty_handler>());
         server_->install_handler(std::make_shared<late_handler>(*map_, seen_, go_, replied_));
         server_->install_handler(std::make_shared<rename_handler>());
@@ -237,6 +250,31 @@ TEST_P(reply_path, server_and_date_follow_a_change_of_the_servers_name) {
     auto back = c.read_reply();
     ASSERT_TRUE(back);
     EXPECT_EQ(back->header("Server"), "Medusa/1.12");
+}
+
+TEST_P(reply_path, status_lines_follow_the_version_and_code_of_each_reply) {
+    // The status lines come from a thread's table of recent ones: first a code of 0 from a
+    // request without a version, while the table is still empty (an empty slot must not pass
+    // for it), then more distinct (version, code) pairs than it holds, each asked twice.
+    for (int code : {0, 200, 0}) {
+        client old(port_);
+        old.send("GET /code/" + std::to_string(code) + "\r\n\r\n");  // no version: HTTP/1.0, then close
+        std::string all = old.read_all();
+        std::string want = "HTTP/1.0 " + std::to_string(code) + " " +
+                           std::string(http_request::reason(code)) + "\r\n";
+        EXPECT_EQ(all.substr(0, want.size()), want) << code;
+    }
+    client c(port_);
+    for (int round = 0; round < 2; ++round) {
+        for (int code : {200, 404, 299, 500, 201, 302, 503, 418, 204, 301, 0, 200}) {
+            c.send(get("/code/" + std::to_string(code)));
+            auto r = c.read_reply(code == 204);
+            ASSERT_TRUE(r) << code;
+            EXPECT_EQ(r->status_line, "HTTP/1.1 " + std::to_string(code) + " " +
+                                          std::string(http_request::reason(code)))
+                << code;
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, reply_path, ::testing::ValuesIn(medusa_test::every_backend()),
