@@ -147,20 +147,19 @@ void http_request::discard_reply() {
 }
 
 const http_request::uri_split& http_request::split_now() {
-    if (!split_) {
-        uri_parts p = http::split_uri(head_.uri());
-        split_.emplace();
-        if (p.path.find('%') == std::string_view::npos) {
-            split_->path = p.path;
-        } else {
-            decoded_path_ = percent_decode(p.path);
-            split_->path = decoded_path_;
-        }
-        split_->params = p.params;
-        split_->query = p.query;
-        split_->fragment = p.fragment;
+    // (Called by split_uri() while split_ is empty.)
+    uri_parts p = http::split_uri(head_.uri());
+    uri_split& s = split_.emplace();
+    if (p.path.find('%') == std::string_view::npos) {
+        s.path = p.path;
+    } else {
+        decoded_path_ = percent_decode(p.path);
+        s.path = decoded_path_;
     }
-    return *split_;
+    s.params = p.params;
+    s.query = p.query;
+    s.fragment = p.fragment;
+    return s;
 }
 
 // --- reply headers ---------------------------------------------------------------------------

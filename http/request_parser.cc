@@ -226,6 +226,17 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
+void parsed_request::set_request_line(std::string_view line, const cracked_request& parts) {
+    auto offset = [&](std::string_view part) {
+        return span{uint32_t(part.data() - line.data()), uint32_t(part.size())};
+    };
+    line_ = span{0, uint32_t(line.size())};
+    command_ = offset(parts.command);
+    uri_ = offset(parts.uri);
+    version_ = parts.has_version ? offset(parts.version) : span{};
+    has_version_ = parts.has_version;
+}
+
 std::optional<std::string_view> parsed_request::find_header(std::string_view name) const {
     for (const auto& f : fields_) {
         if (f.name.len == name.size() && iequals(view(f.name), name)) return view(f.value);
@@ -303,11 +314,7 @@ size_t request_parser::take_whole_head(std::string_view data) {
         if (h == 0) {  // the blank line: the head is whole
             at += end;
             req_.block_.assign(std::string_view(p, at));
-            req_.line_ = offset(line);
-            req_.command_ = offset(cracked->command);
-            req_.uri_ = offset(cracked->uri);
-            req_.version_ = cracked->has_version ? offset(cracked->version) : span{};
-            req_.has_version_ = cracked->has_version;
+            req_.set_request_line(line, *cracked);
             started_ = true;
             end_of_head();
             return at;
@@ -317,8 +324,8 @@ size_t request_parser::take_whole_head(std::string_view data) {
         if (header_bytes > limits_.max_header_block || is_ows(field.front())) break;
         const auto split = split_header_line(field);
         if (!split) break;
-        req_.fields_.push_back({offset(field.substr(0, split->colon)), offset(split->value)});
-        req_.present_ |= key_bit(name_key(field.substr(0, split->colon)));
+        const std::string_view name = field.substr(0, split->colon);
+        req_.add_field(offset(name), offset(split->value), name);
         at += end;
     }
     // Not the usual head: nothing taken, the general way reads it.
@@ -424,13 +431,7 @@ void request_parser::process_line(std::string_view line) {
             fail(400, "malformed request line");
             return;
         }
-        auto offset = [&](std::string_view part) {
-            return span{uint32_t(part.data() - line.data()), uint32_t(part.size())};
-        };
-        req_.command_ = offset(cracked->command);
-        req_.uri_ = offset(cracked->uri);
-        req_.version_ = cracked->has_version ? offset(cracked->version) : span{};
-        req_.has_version_ = cracked->has_version;
+        req_.set_request_line(line, *cracked);
         state_ = status::headers;
         return;
     }
@@ -479,11 +480,8 @@ void request_parser::process_line(std::string_view line) {
     const uint32_t at = uint32_t(block.size());
     const size_t value_at = size_t(value.data() - line.data());
     block.append(line.data(), value_at + value.size());
-    parsed_request::field_span f;
-    f.name = span{at, uint32_t(colon)};
-    f.value = span{at + uint32_t(value_at), uint32_t(value.size())};
-    req_.fields_.push_back(f);
-    req_.present_ |= key_bit(name_key(line.substr(0, colon)));
+    req_.add_field(span{at, uint32_t(colon)}, span{at + uint32_t(value_at), uint32_t(value.size())},
+                   line.substr(0, colon));
 }
 
 void request_parser::bad_header_name(std::string_view line) {

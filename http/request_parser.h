@@ -192,6 +192,14 @@ private:
         span value;
     };
     std::optional<std::string_view> find_header(std::string_view name) const;
+    // The request line and its parts, as crack_request found them in `line`: the request line as
+    // it sits at the start of the bytes the block holds (or is about to hold) a copy of.
+    void set_request_line(std::string_view line, const cracked_request& parts);
+    // One more header field, and its name's bit in present_.
+    void add_field(span name, span value, std::string_view name_bytes) {
+        fields_.push_back({name, value});
+        present_ |= key_bit(name_key(name_bytes));
+    }
     std::string_view view(span s) const { return std::string_view(block_.data() + s.off, s.len); }
 
     // The head's bytes (the fields are spans of it: a move keeps them right). A head that came
