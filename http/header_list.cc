@@ -148,6 +148,24 @@ void header_list::set(const header_list& other) {
     present_ |= other.present_;
 }
 
+void header_list::prepend(const header_list& other) {
+    if (this == &other || other.empty()) return;
+    const size_t n = other.text_.size();
+    const size_t old = text_.size();
+    text_.resize(old + n);
+    std::memmove(text_.data() + n, text_.data(), old);
+    std::memcpy(text_.data(), other.text_.data(), n);
+    small_vector<line, 8> lines;
+    lines.reserve(other.lines_.size() + lines_.size());
+    lines.append(other.lines_.begin(), other.lines_.size());
+    for (line l : lines_) {
+        l.off += uint32_t(n);
+        lines.push_back(l);
+    }
+    lines_ = std::move(lines);
+    present_ |= other.present_;
+}
+
 void header_list::clear() {
     text_.clear();
     lines_.clear();

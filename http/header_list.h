@@ -60,6 +60,11 @@ public:
     // rule), that is one copy of its bytes: a file's Last-Modified, Content-Length and
     // Content-Type, prepared when the file was cached, cost a reply one copy.
     void set(const header_list& other);
+    // Put `other`'s lines ahead of these, in its order (a request's Server and Date, written into
+    // its list only when something asks for the whole list or for those names).
+    void prepend(const header_list& other);
+    // False when no header of this name is here (one test); true when one may be.
+    bool may_have(std::string_view name) const { return present_ & key_bit(name_key(name)); }
 
     size_t size() const { return lines_.size(); }
     bool empty() const { return lines_.empty(); }

@@ -116,27 +116,37 @@ void http_request::start(std::shared_ptr<http_channel> channel) {
 }
 
 void http_request::set_server_and_date() {
+    // (reply_headers_ holds neither name: the request is new, or its list was just cleared.)
+    date_ = time(nullptr);
+    preamble_pending_ = true;
+}
+
+const header_list& http_request::preamble() const {
     // Every reply of a thread in the same second starts with the same two lines: they are built
-    // once into a list of the thread's, which each request copies. Rebuilt when the second
-    // changes, or for a request of a server with another Server value.
-    struct preamble {
+    // once into a list of the thread's. Rebuilt when the second or the server's name changes.
+    struct lines {
         header_list headers;
         std::string server;
         time_t second = -1;
     };
-    thread_local preamble p;
+    thread_local lines p;
     std::string_view server = server_ ? std::string_view(server_->server_header) : "Medusa/1.12";
-    const time_t now = time(nullptr);
-    if (now != p.second || server != p.server) {
+    if (date_ != p.second || server != p.server) {
         p.headers.clear();
         p.headers.add("Server", server);
         char date[http_date_size];
-        format_http_date(now, date);
+        format_http_date(date_, date);
         p.headers.add("Date", std::string_view(date, http_date_size));
         p.server = server;
-        p.second = now;
+        p.second = date_;
     }
-    reply_headers_.assign(p.headers);
+    return p.headers;
+}
+
+void http_request::write_preamble() const {
+    if (!preamble_pending_) return;
+    preamble_pending_ = false;
+    reply_headers_.prepend(preamble());
 }
 
 void http_request::discard_reply() {
@@ -165,6 +175,7 @@ const http_request::uri_split& http_request::split_now() {
 // --- reply headers ---------------------------------------------------------------------------
 
 void http_request::set(std::string_view name, std::string_view value) {
+    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
     reply_headers_.set(name, value);
 }
 
@@ -176,14 +187,19 @@ void http_request::set(std::string_view name, uint64_t value) {
 
 
 bool http_request::remove(std::string_view name, std::optional<std::string_view> value) {
+    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
     return reply_headers_.remove(name, value);
 }
 
 void http_request::add_header(std::string_view name, std::string_view value) {
+    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
     reply_headers_.add(name, value);
 }
 
-void http_request::clear_headers() { reply_headers_.clear(); }
+void http_request::clear_headers() {
+    reply_headers_.clear();
+    preamble_pending_ = false;
+}
 
 // --- the reply -------------------------------------------------------------------------------
 
@@ -357,8 +373,10 @@ void http_request::done() {
     // before a byte is written (one resize, then copies, rather than an append apiece).
     finish_headers(d);
     const std::string_view status = status_line(version_, reply_code, reply_reason);
+    const std::string_view preamble_text =
+        preamble_pending_ ? preamble().text() : std::string_view("");
     const std::string_view headers = reply_headers_.text();
-    const size_t head = status.size() + headers.size() + 2;
+    const size_t head = status.size() + preamble_text.size() + headers.size() + 2;
     std::string text = buffer_stock::take(head + gathered_bytes + (d.chunk ? 5 : 0));
     text.resize(d.chunk ? head : head + gathered_bytes);
     char* o = text.data();
@@ -367,6 +385,7 @@ void http_request::done() {
         o += piece.size();
     };
     put(status);
+    put(preamble_text);
     put(headers);
     put("\r\n");
     if (d.chunk && all_bytes) {

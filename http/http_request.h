@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -87,9 +88,14 @@ public:
     void set(std::string_view name, std::string_view value);
     void set(std::string_view name, uint64_t value);
     // set() each header of a prepared list, in its order (see header_list::set).
-    void set(const header_list& headers) { reply_headers_.set(headers); }
+    void set(const header_list& headers) {
+        if (preamble_pending_ && (headers.may_have("Server") || headers.may_have("Date")))
+            write_preamble();
+        reply_headers_.set(headers);
+    }
     // (The view lasts until the next change to the reply headers.)
     std::optional<std::string_view> get(std::string_view name) const {
+        if (preamble_pending_ && is_preamble_name(name)) write_preamble();
         return reply_headers_.get(name);
     }
     bool has(std::string_view name) const { return get(name).has_value(); }
@@ -100,7 +106,10 @@ public:
     void add_header(std::string_view name, std::string_view value);
     void clear_headers();
     // Every reply header, in order (name and value of each: reply_headers()[i].name).
-    const header_list& reply_headers() const { return reply_headers_; }
+    const header_list& reply_headers() const {
+        write_preamble();
+        return reply_headers_;
+    }
 
     // --- the reply ---------------------------------------------------------------------------
     int reply_code = 200;
@@ -195,7 +204,19 @@ private:
     // "HTTP/1.1 200 OK\r\n" for this version and code, with `phrase` or else reason(code). The
     // view lasts until the thread's next call.
     static std::string_view status_line(http_version version, int code, std::string_view phrase);
+    // Server and Date, which every reply starts with: medusa sets them when the request is made.
+    // Here the request notes the second (date_) and leaves them out of its list until something
+    // asks for them or for the whole list (write_preamble()); done() writes the thread's prepared
+    // lines for them ahead of the list. A reply then costs no copy of them into its list.
     void set_server_and_date();
+    static bool is_preamble_name(std::string_view name) {
+        return (name.size() == 6 && iequals(name, "Server")) ||
+               (name.size() == 4 && iequals(name, "Date"));
+    }
+    // The Server and Date lines for this request (the server's name as it stands, date_).
+    const header_list& preamble() const;
+    // Put them into reply_headers_, ahead of the rest, if they are not there yet.
+    void write_preamble() const;
     // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body
     // it had pushed ahead of it, and desynchronise the pipelined replies that follow.
@@ -210,7 +231,10 @@ private:
     http_version version_;
     std::optional<uri_split> split_;
     std::string decoded_path_;  // split_->path, when the received one had to be decoded
-    header_list reply_headers_;
+    // (mutable: a const look-up of Server or Date writes them in first; see write_preamble())
+    mutable header_list reply_headers_;
+    mutable bool preamble_pending_ = false;
+    time_t date_ = 0;  // the second the request was made (its Date)
     // What push() queued: a reply body is nearly always one piece, kept inline.
     using shared_bytes = std::shared_ptr<const std::string>;
     small_vector<std::variant<std::string, shared_bytes, producer_ptr>, 2> outgoing_;

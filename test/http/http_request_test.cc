@@ -120,6 +120,39 @@ TEST(http_request, reply_headers_by_name) {
     EXPECT_FALSE(r->has("Set-Cookie"));
 }
 
+TEST(http_request, server_and_date_come_first_however_the_headers_are_set) {
+    // Server and Date are written into the list only when asked for; whichever way a handler
+    // sets its headers, the list then reads Server, Date, then its own, in order.
+    auto a = make_request("GET / HTTP/1.1\r\n\r\n");
+    a->set("Content-Type", "text/plain");
+    a->add_header("Set-Cookie", "a=1");
+    ASSERT_EQ(a->reply_headers().size(), 4u);
+    EXPECT_EQ(a->reply_headers()[0].name, "Server");
+    EXPECT_EQ(a->reply_headers()[1].name, "Date");
+    EXPECT_EQ(a->reply_headers()[2].name, "Content-Type");
+    EXPECT_EQ(a->reply_headers()[3].value, "a=1");
+    // Replacing Server keeps its place; removing Date removes it.
+    auto b = make_request("GET / HTTP/1.1\r\n\r\n");
+    b->set("X-First", "1");
+    b->set("server", "Other/1.0");
+    EXPECT_TRUE(b->remove("DATE"));
+    EXPECT_FALSE(b->has("Date"));
+    ASSERT_EQ(b->reply_headers().size(), 2u);
+    EXPECT_EQ(b->reply_headers()[0].value, "Other/1.0");
+    EXPECT_EQ(b->reply_headers()[1].name, "X-First");
+    // Cleared, they are gone like the rest (a CGI script's reply brings its own).
+    auto c = make_request("GET / HTTP/1.1\r\n\r\n");
+    c->clear_headers();
+    EXPECT_FALSE(c->has("Server"));
+    EXPECT_TRUE(c->reply_headers().empty());
+    // Added again by name, a second Date sits after the first.
+    auto d = make_request("GET / HTTP/1.1\r\n\r\n");
+    d->add_header("Date", "x");
+    ASSERT_EQ(d->reply_headers().size(), 3u);
+    EXPECT_EQ(d->reply_headers()[2].value, "x");
+    EXPECT_NE(d->reply_headers()[1].value, "x");
+}
+
 TEST(http_request, response_line_by_version) {
     EXPECT_EQ(make_request("GET / HTTP/1.1\r\n\r\n")->response(404), "HTTP/1.1 404 Not Found");
     EXPECT_EQ(make_request("GET / HTTP/1.0\r\n\r\n")->response(200), "HTTP/1.0 200 OK");

@@ -43,6 +43,47 @@ TEST(HeaderList, SetReplacesTheFirstInPlaceWhateverTheLength) {
     EXPECT_FALSE(h.get("").has_value());
 }
 
+TEST(HeaderList, PrependPutsAnotherListsLinesFirst) {
+    header_list front;
+    front.add("Server", "Medusa/1.12");
+    front.add("Date", "Tue, 01 Dec 2026 10:00:00 GMT");
+    header_list h;
+    h.prepend(front);  // onto an empty list
+    EXPECT_EQ(h.text(), front.text());
+    header_list g;
+    g.add("Content-Length", "128");
+    g.add("Set-Cookie", "a=1");
+    g.add("Set-Cookie", "b=2");
+    EXPECT_FALSE(g.may_have("Server"));
+    g.prepend(front);
+    EXPECT_EQ(g.text(),
+              "Server: Medusa/1.12\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
+              "Content-Length: 128\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n");
+    ASSERT_EQ(g.size(), 5u);
+    // The index follows the moved bytes: every line reads right, and edits still work.
+    EXPECT_EQ(g[0].name, "Server");
+    EXPECT_EQ(g[1].value, "Tue, 01 Dec 2026 10:00:00 GMT");
+    EXPECT_EQ(g[2].value, "128");
+    EXPECT_EQ(g[4].value, "b=2");
+    EXPECT_TRUE(g.may_have("Server"));
+    EXPECT_EQ(g.get("date"), "Tue, 01 Dec 2026 10:00:00 GMT");
+    g.set("Server", "x");
+    EXPECT_EQ(g.get("Content-Length"), "128");
+    EXPECT_TRUE(g.remove("Set-Cookie", std::string_view("a=1")));
+    EXPECT_EQ(g.text(),
+              "Server: x\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\nContent-Length: 128\r\n"
+              "Set-Cookie: b=2\r\n");
+    header_list empty;
+    g.prepend(empty);
+    EXPECT_EQ(g.size(), 4u);
+    // Past the inline room: the bytes move to the heap, the lines still read right.
+    header_list big;
+    big.add("X-Long", std::string(300, 'v'));
+    big.prepend(front);
+    EXPECT_EQ(big[2].value, std::string(300, 'v'));
+    EXPECT_EQ(big[0].value, "Medusa/1.12");
+}
+
 TEST(HeaderList, RemoveByNameOrByValue) {
     header_list h;
     h.add("Set-Cookie", "a=1");
