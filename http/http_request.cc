@@ -399,13 +399,15 @@ void http_request::done() {
 
     // The common reply is that one buffer alone, on a connection that stays open: pushed by
     // itself it goes to the socket at once, and once it has, the log line is written here
-    // rather than by a hook in the channel's queue.
+    // rather than by a hook in the channel's queue. With no line to write and nobody waiting
+    // to hear of a close before the reply is out (on_close()), there is nothing to wait for:
+    // its bytes are counted as it is queued (when medusa's hooked_producer counted them too).
     if (gathered == outgoing_.size() && !d.close) {
         outgoing_.clear();
         log_bytes_ = fixed;
         ch->push(std::move(text));
         if (ch->closed()) return;  // the client has gone: no log line (as a hook is not told)
-        if (ch->output_empty()) {
+        if (ch->output_empty() || (!on_close_ && !(server_ && server_->access_log().enabled()))) {
             sent();
         } else {
             ch->push_hook(

@@ -611,5 +611,42 @@ TEST(http_server_accept, a_request_sent_with_its_connection_is_answered_in_the_a
     }
 }
 
+// A second server on the same loop that writes no access log (as medusa-demo --no-log): its
+// replies skip the wait for the log line, and bytes_out must still count every byte of each.
+class quiet_server_test : public server_test {
+protected:
+    void install_more_handlers() override {
+        quiet_ = make<http_server>("127.0.0.1", 0, std::make_shared<null_logger>(), *map_);
+        quiet_->install_handler(files_);
+    }
+    std::shared_ptr<http_server> quiet_;
+};
+
+TEST_P(quiet_server_test, bytes_out_counts_every_reply_without_a_log) {
+    client c(quiet_->port());
+    c.send(get("/index.html") + get("/style.css") + get("/nope"));
+    ASSERT_TRUE(c.read_reply());
+    ASSERT_TRUE(c.read_reply());
+    auto missing = c.read_reply();
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->code(), 404);
+    c.send(get("/index.html", "Connection: close\r\n"));
+    c.read_all();
+    // The same requests again on a connection of their own, their bytes counted as received.
+    client d(quiet_->port());
+    d.send(get("/index.html") + get("/style.css") + get("/nope") +
+           get("/index.html", "Connection: close\r\n"));
+    const std::string all = d.read_all();
+    ASSERT_GT(all.size(), index_html.size() * 2);
+    // Both connections had the same replies (Date aside, the same length): twice the bytes.
+    uint64_t want = 2 * all.size();
+    for (int i = 0; i < 200 && quiet_->bytes_out.as_long() != want; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(quiet_->bytes_out.as_long(), want);
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, quiet_server_test,
+                         ::testing::ValuesIn(medusa_test::every_backend()), medusa_test::backend_name);
+
 INSTANTIATE_TEST_SUITE_P(backends, server_test,
                          ::testing::ValuesIn(medusa_test::every_backend()), medusa_test::backend_name);
