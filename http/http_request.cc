@@ -55,13 +55,6 @@ void append_chunk(std::string& out, std::string_view data) {
     out.append("\r\n");
 }
 
-// The bytes that end a URI's plain path: its query, fragment or params begin, or a %-escape.
-constexpr auto uri_stop = [] {
-    std::array<bool, 256> t{};
-    for (char c : std::string_view("?#;%")) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}();
-
 // The bytes of a pushed piece of body, or nullptr for a producer.
 const std::string* bytes_of(const std::variant<std::string, std::shared_ptr<const std::string>,
                                                producer_ptr>& item) {
@@ -94,8 +87,7 @@ void http_request::start(std::shared_ptr<http_channel> channel) {
     // .uri is the URI as received and split_uri() is a cut at the '?', both known from one pass
     // over the path (every handler's match() asks for the split). Anything else goes the general
     // way below, and split_uri() works it out when first asked.
-    size_t i = 0;
-    while (i < raw.size() && !uri_stop[static_cast<unsigned char>(raw[i])]) ++i;
+    const size_t i = head_.uri_plain();
     if (i == raw.size() || raw[i] == '?') {
         uri_split& s = split_.emplace();
         s.path = raw.substr(0, i);

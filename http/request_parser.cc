@@ -142,6 +142,18 @@ struct header_split {
 // medusa's REQUEST regex: '([^ ]+) ([^ ]+)(( HTTP/([0-9.]+))$|$)', matched against the whole line.
 // (Pointers and lengths rather than substr(): this runs once per request, and substr's range
 // check kept it from being inlined.)
+namespace {
+// What a URI's byte is to crack_request: the space that ends the URI, one that ends its plain
+// path ('?', '#', ';', '%'), or neither (0).
+constexpr uint8_t uri_space = 1, uri_stop = 2;
+constexpr auto uri_byte = [] {
+    std::array<uint8_t, 256> t{};
+    t[' '] = uri_space;
+    for (char c : std::string_view("?#;%")) t[static_cast<unsigned char>(c)] = uri_stop;
+    return t;
+}();
+}  // namespace
+
 std::optional<cracked_request> crack_request(std::string_view line) {
     const char* p = line.data();
     const size_t n = line.size();
@@ -149,17 +161,37 @@ std::optional<cracked_request> crack_request(std::string_view line) {
     while (sp1 < n && p[sp1] != ' ') ++sp1;
     if (sp1 == 0 || sp1 == n) return std::nullopt;
     const size_t u = sp1 + 1;
-    // The URI: its first bytes in a loop (most URIs are short), memchr past them.
-    size_t sp2 = u;
-    while (sp2 < n && sp2 < u + 24 && p[sp2] != ' ') ++sp2;
-    if (sp2 == u + 24) {
-        const void* found = std::memchr(p + sp2, ' ', n - sp2);
-        sp2 = found ? size_t(static_cast<const char*>(found) - p) : n;
+    // The URI: where it ends (the space after it) and where its plain path ends, 16 bytes at a
+    // time while 16 remain, then byte by byte.
+    size_t sp2 = u, stop = n;
+    bool ended = false;
+    while (n - sp2 >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + sp2));
+        const auto is = [v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+        const unsigned space = unsigned(_mm_movemask_epi8(is(' ')));
+        unsigned stops = unsigned(_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(is('?'), is('#')), _mm_or_si128(is(';'), is('%')))));
+        if (space) stops &= (space & -space) - 1;  // only those before the space
+        if (stop == n && stops) stop = sp2 + size_t(std::countr_zero(stops));
+        if (space) {
+            sp2 += size_t(std::countr_zero(space));
+            ended = true;
+            break;
+        }
+        sp2 += 16;
+    }
+    if (!ended) {
+        for (; sp2 < n; ++sp2) {
+            const uint8_t c = uri_byte[static_cast<unsigned char>(p[sp2])];
+            if (c == uri_space) break;
+            if (c == uri_stop && stop == n) stop = sp2;
+        }
     }
     if (sp2 == u) return std::nullopt;  // two spaces in a row, or "GET " with nothing after
     cracked_request r;
     r.command = std::string_view(p, sp1);
     r.uri = std::string_view(p + u, sp2 - u);
+    r.plain = std::min(stop, sp2) - u;
     if (sp2 == n) return r;
     size_t v = sp2 + 1;
     if (n - v < 5 || std::memcmp(p + v, "HTTP/", 5) != 0) return std::nullopt;
@@ -233,6 +265,7 @@ void parsed_request::set_request_line(std::string_view line, const cracked_reque
     line_ = span{0, uint32_t(line.size())};
     command_ = offset(parts.command);
     uri_ = offset(parts.uri);
+    uri_plain_ = uint32_t(parts.plain);
     version_ = parts.has_version ? offset(parts.version) : span{};
     has_version_ = parts.has_version;
 }
@@ -247,6 +280,7 @@ std::optional<std::string_view> parsed_request::find_header(std::string_view nam
 void parsed_request::clear() {
     block_.clear();
     line_ = command_ = uri_ = version_ = chunk_line_ = span{};
+    uri_plain_ = 0;
     has_version_ = false;
     has_chunk_line_ = false;
     fields_.clear();

@@ -66,6 +66,9 @@ struct cracked_request {
     std::string_view uri;
     std::string_view version;  // "" when has_version is false
     bool has_version = false;
+    // Where the URI's plain path ends: the index in `uri` of its first '?', '#', ';' or '%', or
+    // its length when it has none (found in the same pass that finds the URI's end).
+    size_t plain = 0;
 };
 std::optional<cracked_request> crack_request(std::string_view line);
 
@@ -156,6 +159,8 @@ public:
     std::string_view request_line() const { return view(line_); }
     std::string_view command() const { return view(command_); }
     std::string_view uri() const { return view(uri_); }
+    // cracked_request::plain of the URI: where its first '?', '#', ';' or '%' is, or its length.
+    size_t uri_plain() const { return uri_plain_; }
     std::string_view version() const { return view(version_); }
     bool has_version() const { return has_version_; }
     // For a chunked request (not waiting for a 100 Continue): its first chunk-size line as
@@ -207,6 +212,7 @@ private:
     // header line from its name to its value's end. Most heads fit inline: no allocation.
     small_buffer<1024> block_;
     span line_, command_, uri_, version_, chunk_line_;
+    uint32_t uri_plain_ = 0;
     bool has_version_ = false;
     bool has_chunk_line_ = false;
     small_vector<field_span, 8> fields_;  // a request with up to 8 headers allocates none here

@@ -73,8 +73,8 @@ TEST(crack_request, three_parts) {
 }
 
 TEST(crack_request, a_uri_of_any_length_ends_at_its_space) {
-    // URIs around the length read byte by byte (24) and past it (the rest by memchr).
-    for (size_t len : {1u, 23u, 24u, 25u, 26u, 100u, 5000u}) {
+    // URIs around the 16 bytes read at a time, and the tail read byte by byte.
+    for (size_t len : {1u, 11u, 12u, 13u, 15u, 16u, 17u, 23u, 24u, 25u, 26u, 31u, 32u, 33u, 100u, 5000u}) {
         std::string uri = "/" + std::string(len - 1, 'a');
         const std::string line = "GET " + uri + " HTTP/1.0", no_version = "GET " + uri;
         auto r = crack_request(line);  // (views of `line`)
@@ -89,6 +89,38 @@ TEST(crack_request, a_uri_of_any_length_ends_at_its_space) {
         EXPECT_FALSE(crack_request("GET " + uri + " x HTTP/1.0")) << len;
         EXPECT_FALSE(crack_request("GET " + uri + "  HTTP/1.0")) << len;
     }
+}
+
+TEST(crack_request, plain_is_where_the_first_query_fragment_param_or_escape_begins) {
+    // Each of '?', '#', ';', '%' at every place of URIs of lengths around the 16-byte reads,
+    // with and without a version after them (the line then ends at the URI), and a second such
+    // byte after the first: plain is the index of the first, or the URI's length without one.
+    for (size_t len = 1; len <= 40; ++len) {
+        for (char stop : std::string_view("?#;%")) {
+            for (size_t at = 0; at <= len; ++at) {
+                std::string uri = "/" + std::string(len - 1, 'a');
+                if (at > 0 && at < len) uri[at] = stop;
+                if (at > 0 && at + 3 < len) uri[at + 3] = '?';
+                const size_t want = std::min(uri.find_first_of("?#;%"), uri.size());
+                // (A version with those bytes is no version: such a line is refused.)
+                EXPECT_FALSE(crack_request("GET " + uri + " HTTP/1.1?#;%")) << uri;
+                for (const std::string& line : {"GET " + uri + " HTTP/1.1", "GET " + uri}) {
+                    auto r = crack_request(line);
+                    ASSERT_TRUE(r) << line;
+                    EXPECT_EQ(r->uri, uri) << line;
+                    EXPECT_EQ(r->plain, want) << line;
+                }
+            }
+        }
+    }
+    // And as the parsed request keeps it, whichever way the head was read.
+    request_parser whole, split;
+    const std::string head = "GET /a/b/c/d/e/f/g;p?q=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    whole.feed(head);
+    for (char c : head) split.feed(std::string_view(&c, 1));
+    ASSERT_TRUE(whole.finished() && split.finished());
+    EXPECT_EQ(whole.take().uri_plain(), 14u);  // the ";"
+    EXPECT_EQ(split.take().uri_plain(), 14u);
 }
 
 TEST(crack_request, without_version_is_accepted) {
