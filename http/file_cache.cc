@@ -95,8 +95,8 @@ file_cache::file_ptr file_cache::lookup(std::string_view path,
         clear();
         generation_ = g;
     }
-    if (auto found = index_.find(path); found != index_.end()) {
-        auto it = found->second;
+    if (auto* found = index_.find(path)) {
+        auto it = *found;
         lru_.splice(lru_.begin(), lru_, it);  // most recently used
         if (now - it->checked < max_age) {
             hits.increment();
@@ -125,7 +125,7 @@ void file_cache::insert(std::string_view path, file_ptr file,
     bytes_ += file->body.size();
     if (file->fd >= 0) ++descriptors_;
     lru_.push_front(node{std::string(path), std::move(file), now});
-    index_.insert_or_assign(lru_.front().path, lru_.begin());
+    index_.set(lru_.front().path, lru_.begin());
     evict();
 }
 
@@ -152,7 +152,7 @@ void file_cache::evict() {
 }
 
 void file_cache::invalidate(std::string_view path) {
-    if (auto found = index_.find(path); found != index_.end()) erase(found->second);
+    if (auto* found = index_.find(path)) erase(*found);
 }
 
 void file_cache::clear() {

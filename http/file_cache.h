@@ -30,17 +30,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <list>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "http/counter.h"
 #include "http/filesys.h"
 #include "http/header_list.h"
 #include "http/http_date.h"
+#include "http/path_index.h"
 
 namespace medusa::http {
 
@@ -124,14 +123,9 @@ private:
     std::shared_ptr<os_filesystem> filesystem_;
     uint64_t generation_;
     lru_list lru_;  // most recently used first
-    // Looked up by a string_view (the path as the request holds it: no copy per lookup).
-    struct path_hash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    std::unordered_map<std::string, lru_list::iterator, path_hash, std::equal_to<>> index_;
+    // Looked up by a string_view (the path as the request holds it: no copy per lookup), keyed
+    // by views of the nodes' own paths.
+    path_index<lru_list::iterator> index_;
     uint64_t bytes_ = 0;
     size_t descriptors_ = 0;
 };
