@@ -6,6 +6,7 @@
 // they are done with, spares an allocation and a free per buffer per request.
 //
 //   std::string text = buffer_stock::take(256);  // empty, room for at least 256 bytes
+//   std::string out = buffer_stock::take_sized(n);  // n bytes to overwrite, not zero-filled
 //   ...
 //   buffer_stock::give(std::move(text));         // back to the stock (or freed)
 //
@@ -50,17 +51,35 @@ inline stock& mine() {
 }
 }  // namespace detail
 
-// An empty string with room for at least `capacity` bytes.
-inline std::string take(size_t capacity) {
+namespace detail {
+// A kept buffer as it was given back (its old bytes and length), or an empty string.
+inline std::string take_kept() {
     std::string out;
-    if (!detail::gone()) {
-        detail::stock& s = detail::mine();
+    if (!gone()) {
+        stock& s = mine();
         if (s.count > 0) {
             out = std::move(s.buffers[--s.count]);
             asan::unpoison(out.data(), out.capacity() + 1);
         }
     }
+    return out;
+}
+}  // namespace detail
+
+// An empty string with room for at least `capacity` bytes.
+inline std::string take(size_t capacity) {
+    std::string out = detail::take_kept();
+    out.clear();
     out.reserve(capacity);  // no-op when the kept buffer is large enough
+    return out;
+}
+
+// A string of exactly `size` bytes whose values are unspecified, for a caller that writes every
+// one of them. A kept buffer keeps the length it was given back with, so one taken back at
+// that length or less is not zero-filled first (std::string::resize fills what it adds).
+inline std::string take_sized(size_t size) {
+    std::string out = detail::take_kept();
+    out.resize(size);
     return out;
 }
 
@@ -71,7 +90,7 @@ inline void give(std::string&& buffer) noexcept {
     if (detail::gone()) return;
     detail::stock& s = detail::mine();
     if (s.count == max_buffers) return;
-    buffer.clear();
+    // (Not cleared: its length stays, for take_sized(); take() empties it.)
     // Under ASan a kept buffer is poisoned (asan.h): a view into the request head or reply it
     // held, used after its owner let go, is reported instead of reading the next one's bytes.
     asan::poison(buffer.data(), cap + 1);

@@ -369,8 +369,8 @@ void http_request::done() {
         preamble_pending_ ? preamble().text() : std::string_view("");
     const std::string_view headers = reply_headers_.text();
     const size_t head = status.size() + preamble_text.size() + headers.size() + 2;
-    std::string text = buffer_stock::take(head + gathered_bytes + (d.chunk ? 5 : 0));
-    text.resize(d.chunk ? head : head + gathered_bytes);
+    std::string text = buffer_stock::take_sized(d.chunk ? head : head + gathered_bytes);
+    if (d.chunk) text.reserve(head + gathered_bytes + 5);
     char* o = text.data();
     auto put = [&o](std::string_view piece) {
         std::memcpy(o, piece.data(), piece.size());

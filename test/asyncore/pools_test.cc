@@ -43,6 +43,34 @@ TEST(BufferStock, AGivenBufferIsTakenAgainEmptyWithItsRoom) {
     EXPECT_GE(big.capacity(), 5000u);
 }
 
+TEST(BufferStock, TakeSizedGivesExactlyThatManyBytesFromAKeptBuffer) {
+    drain_stock();
+    // Nothing kept: a fresh string of that size.
+    std::string fresh = stock::take_sized(40);
+    EXPECT_EQ(fresh.size(), 40u);
+    std::string s = stock::take(500);
+    s.assign(300, 'x');
+    const char* storage = s.data();
+    stock::give(std::move(s));
+    // Shorter than it was given back: the same storage, cut to size, nothing written.
+    std::string a = stock::take_sized(120);
+    EXPECT_EQ(a.size(), 120u);
+    EXPECT_EQ(a.data(), storage);
+    EXPECT_EQ(a[119], 'x') << "its old bytes are left for the caller to overwrite";
+    EXPECT_EQ(a.c_str()[120], '\0');
+    // Longer: the same storage while it has room, the added bytes written by resize.
+    stock::give(std::move(a));
+    std::string b = stock::take_sized(450);
+    EXPECT_EQ(b.size(), 450u);
+    EXPECT_EQ(b.data(), storage);
+    // take() still hands a kept buffer back empty, whatever its length was.
+    stock::give(std::move(b));
+    EXPECT_TRUE(stock::take(10).empty());
+    // Past its room: it grows.
+    EXPECT_EQ(stock::take_sized(20000).size(), 20000u);
+    drain_stock();
+}
+
 TEST(BufferStock, KeepsOnlyBuffersWorthKeepingAndAtMostItsBound) {
     drain_stock();
     stock::give(std::string("short"));  // in-place (SSO) storage: nothing to keep
