@@ -228,11 +228,12 @@ void http_channel::read_head(std::string_view data) {
     request_parser& p = head_parser();
     // The server's parser is left clean on every way out of here, an exception included: the
     // next connection's head starts from it. (A channel's own parser goes once its head ends.)
+    // One that has taken in no byte since its last reset (take() resets it) is clean already.
     struct clean_shared_parser {
         http_server& server;
         bool shared;
         ~clean_shared_parser() {
-            if (shared) server.head_parser_.reset();
+            if (shared && server.head_parser_.started()) server.head_parser_.reset();
         }
     } guard{*server_, !parser_};
     size_t used = p.feed(data);

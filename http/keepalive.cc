@@ -4,7 +4,7 @@
 
 namespace medusa::http {
 
-http_version classify_version(std::string_view version, bool has_version) {
+http_version classify_version_in_full(std::string_view version, bool has_version) {
     if (!has_version) return http_version::none;
     if (version == "1.1") return http_version::http11;  // nearly every request
     if (version == "1.0") return http_version::http10;

@@ -28,7 +28,15 @@ enum class http_version {
     http11,       // "1.1", "1.2", ...: answered as 1.1
     unsupported,  // "2.0", "1", "1.": answered 505
 };
-http_version classify_version(std::string_view version, bool has_version);
+http_version classify_version_in_full(std::string_view version, bool has_version);
+inline http_version classify_version(std::string_view version, bool has_version) {
+    // "1.1" and "1.0", nearly every request, inline; the rest (none, odd ones) out of line.
+    if (has_version && version.size() == 3 && version[0] == '1' && version[1] == '.') {
+        if (version[2] == '1') return http_version::http11;
+        if (version[2] == '0') return http_version::http10;
+    }
+    return classify_version_in_full(version, has_version);
+}
 // The version written in the status line: "1.0" for none and 1.0, "1.1" otherwise.
 std::string_view status_line_version(http_version v);
 

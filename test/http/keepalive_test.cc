@@ -19,6 +19,13 @@ TEST(classify_version, versions) {
     EXPECT_EQ(classify_version("1", true), http_version::unsupported);
     EXPECT_EQ(classify_version("1.", true), http_version::unsupported);
     EXPECT_EQ(classify_version("1.1.1", true), http_version::unsupported);
+    // Around the inline shortcut for "1.1" and "1.0": near misses go the full way.
+    EXPECT_EQ(classify_version("1.1", false), http_version::none);
+    EXPECT_EQ(classify_version("1.3", true), http_version::http11);
+    EXPECT_EQ(classify_version("1,1", true), http_version::unsupported);
+    EXPECT_EQ(classify_version("01.1", true), http_version::http11);
+    EXPECT_EQ(classify_version("1.01", true), http_version::http11);
+    EXPECT_EQ(classify_version("1.00", true), http_version::http10);
     EXPECT_EQ(status_line_version(http_version::none), "1.0");
     EXPECT_EQ(status_line_version(http_version::http10), "1.0");
     EXPECT_EQ(status_line_version(http_version::http11), "1.1");
