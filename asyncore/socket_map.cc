@@ -190,7 +190,9 @@ void socket_map::refresh_interest() {
         entry* e = channels_.find(fd);
         if (!e || !e->dirty) continue;
         e->dirty = false;
-        std::shared_ptr<dispatcher> ch = e->channel;
+        // (No reference taken: this runs inside a pass, so a predicate that closes its channel
+        // sends it to the graveyard, which is not emptied before the pass ends.)
+        dispatcher* ch = e->channel.get();
         bool r = false, w = false;
         guarded(*ch, [&] {
             r = ch->wants_read();
@@ -198,7 +200,7 @@ void socket_map::refresh_interest() {
         });
         // The predicates may have closed the channel or changed the map: look again.
         e = channels_.find(fd);
-        if (!e || e->channel != ch) continue;
+        if (!e || e->channel.get() != ch) continue;
         if (r != e->want_read || w != e->want_write) {
             poller_->set_interest(fd, r, w);
             e->want_read = r;
