@@ -51,11 +51,18 @@ struct held_output {
 thread_local held_output held;
 
 // What was held, taken out of `held` (which a hook may fill again while these are dealt with);
-// the hooks' storage goes back afterwards, for the next reply.
+// the hooks' storage goes back afterwards, for the next reply. The usual reply holds no hook
+// (its log line is not waiting on it): then only the bytes move.
 struct taken_held {
-    std::string bytes = std::exchange(held.bytes, std::string());
-    held_hooks hooks = std::exchange(held.hooks, held_hooks());
-    ~taken_held() {
+    std::string bytes = std::move(held.bytes);  // (leaves held.bytes empty)
+    held_hooks hooks;
+    taken_held() {
+        if (!held.hooks.empty()) hooks.swap(held.hooks);
+    }
+    [[gnu::always_inline]] ~taken_held() {
+        if (hooks.capacity() != 0) give_back();  // (none taken: nothing to give back)
+    }
+    void give_back() {
         hooks.clear();
         if (held.hooks.empty()) hooks.swap(held.hooks);
     }
