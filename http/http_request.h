@@ -13,6 +13,8 @@
 // line is written when the last byte of the reply has been handed to the socket:
 //   127.0.0.1:54321 - - [24/Nov/2026:22:40:01 +0000] "GET / HTTP/1.1" 200 283
 // (the byte count is the whole reply, header block included, as medusa's hooked_producer counts).
+// On a server that writes no access log, a reply that is queued whole is counted in bytes_out at
+// once (unless an on_close() callback waits for it to be out): there is no line to wait for.
 //
 // Threads: a request belongs to the loop thread. A handler working on another thread calls
 // done() (and push()) through a thunk given to pull_trigger(). If the client has gone meanwhile,
