@@ -141,6 +141,12 @@ void http_request::write_preamble() const {
     reply_headers_.prepend(preamble());
 }
 
+std::optional<std::string_view> http_request::get_after_preamble(std::string_view name) const {
+    const std::string n(name);
+    write_preamble();
+    return reply_headers_.get(n);
+}
+
 void http_request::discard_reply() {
     outgoing_.clear();
     reply_headers_.clear();
@@ -166,8 +172,16 @@ const http_request::uri_split& http_request::split_now() {
 
 // --- reply headers ---------------------------------------------------------------------------
 
+// Server or Date named while they are still pending: they go into the list first. The name and
+// value are copied before that, since either may be a view of the list's own bytes (set("Date",
+// *get("Last-Modified"))), which writing them in moves.
 void http_request::set(std::string_view name, std::string_view value) {
-    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
+    if (preamble_pending_ && is_preamble_name(name)) {
+        const std::string n(name), v(value);
+        write_preamble();
+        reply_headers_.set(n, v);
+        return;
+    }
     reply_headers_.set(name, value);
 }
 
@@ -179,12 +193,21 @@ void http_request::set(std::string_view name, uint64_t value) {
 
 
 bool http_request::remove(std::string_view name, std::optional<std::string_view> value) {
-    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
+    if (preamble_pending_ && is_preamble_name(name)) {
+        const std::string n(name), v(value.value_or(""));
+        write_preamble();
+        return reply_headers_.remove(n, value ? std::optional<std::string_view>(v) : std::nullopt);
+    }
     return reply_headers_.remove(name, value);
 }
 
 void http_request::add_header(std::string_view name, std::string_view value) {
-    if (preamble_pending_ && is_preamble_name(name)) write_preamble();
+    if (preamble_pending_ && is_preamble_name(name)) {
+        const std::string n(name), v(value);
+        write_preamble();
+        reply_headers_.add(n, v);
+        return;
+    }
     reply_headers_.add(name, value);
 }
 

@@ -97,7 +97,7 @@ public:
     }
     // (The view lasts until the next change to the reply headers.)
     std::optional<std::string_view> get(std::string_view name) const {
-        if (preamble_pending_ && is_preamble_name(name)) write_preamble();
+        if (preamble_pending_ && is_preamble_name(name)) return get_after_preamble(name);
         return reply_headers_.get(name);
     }
     bool has(std::string_view name) const { return get(name).has_value(); }
@@ -219,6 +219,9 @@ private:
     const header_list& preamble() const;
     // Put them into reply_headers_, ahead of the rest, if they are not there yet.
     void write_preamble() const;
+    // get(name) of Server or Date while they are pending (the name copied first: it may be a
+    // view of the list's bytes, which write_preamble() moves).
+    std::optional<std::string_view> get_after_preamble(std::string_view name) const;
     // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body
     // it had pushed ahead of it, and desynchronise the pipelined replies that follow.

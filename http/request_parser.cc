@@ -165,6 +165,7 @@ std::optional<cracked_request> crack_request(std::string_view line) {
     // time while 16 remain, then byte by byte.
     size_t sp2 = u, stop = n;
     bool ended = false;
+#if defined(__SSE2__)
     while (n - sp2 >= 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + sp2));
         const auto is = [v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
@@ -180,6 +181,7 @@ std::optional<cracked_request> crack_request(std::string_view line) {
         }
         sp2 += 16;
     }
+#endif
     if (!ended) {
         for (; sp2 < n; ++sp2) {
             const uint8_t c = uri_byte[static_cast<unsigned char>(p[sp2])];
@@ -336,6 +338,9 @@ size_t request_parser::take_whole_head(std::string_view data) {
     const std::string_view line(p, k);
     const auto cracked = crack_request(line);
     if (!cracked) return 0;
+    // A head has begun (the general way would say so too, bail out or not), and said so before
+    // anything below can throw: the channel resets a started parser on every way out.
+    started_ = true;
     // The header lines, as spans of `data` (the block will be a copy of it, byte for byte).
     auto offset = [p](std::string_view part) {
         return span{uint32_t(part.data() - p), uint32_t(part.size())};
