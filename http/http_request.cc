@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstring>
@@ -141,10 +140,18 @@ void http_request::write_preamble() const {
     reply_headers_.prepend(preamble());
 }
 
-std::optional<std::string_view> http_request::get_after_preamble(std::string_view name) const {
-    const std::string n(name);
+http_request::named http_request::write_preamble_keeping(std::string_view name,
+                                                          std::string_view value) const {
+    // Copied first: either may be a view of the list's own bytes (set("Date",
+    // *get("Last-Modified"))), which writing Server and Date in ahead of them moves.
+    named n{std::string(name), std::string(value)};
     write_preamble();
-    return reply_headers_.get(n);
+    return n;
+}
+
+std::optional<std::string_view> http_request::get_after_preamble(std::string_view name) const {
+    const named n = write_preamble_keeping(name, {});
+    return reply_headers_.get(n.name);
 }
 
 void http_request::discard_reply() {
@@ -172,14 +179,10 @@ const http_request::uri_split& http_request::split_now() {
 
 // --- reply headers ---------------------------------------------------------------------------
 
-// Server or Date named while they are still pending: they go into the list first. The name and
-// value are copied before that, since either may be a view of the list's own bytes (set("Date",
-// *get("Last-Modified"))), which writing them in moves.
 void http_request::set(std::string_view name, std::string_view value) {
     if (preamble_pending_ && is_preamble_name(name)) {
-        const std::string n(name), v(value);
-        write_preamble();
-        reply_headers_.set(n, v);
+        const named n = write_preamble_keeping(name, value);
+        reply_headers_.set(n.name, n.value);
         return;
     }
     reply_headers_.set(name, value);
@@ -194,18 +197,17 @@ void http_request::set(std::string_view name, uint64_t value) {
 
 bool http_request::remove(std::string_view name, std::optional<std::string_view> value) {
     if (preamble_pending_ && is_preamble_name(name)) {
-        const std::string n(name), v(value.value_or(""));
-        write_preamble();
-        return reply_headers_.remove(n, value ? std::optional<std::string_view>(v) : std::nullopt);
+        const named n = write_preamble_keeping(name, value.value_or(""));
+        return reply_headers_.remove(n.name, value ? std::optional<std::string_view>(n.value)
+                                                   : std::nullopt);
     }
     return reply_headers_.remove(name, value);
 }
 
 void http_request::add_header(std::string_view name, std::string_view value) {
     if (preamble_pending_ && is_preamble_name(name)) {
-        const std::string n(name), v(value);
-        write_preamble();
-        reply_headers_.add(n, v);
+        const named n = write_preamble_keeping(name, value);
+        reply_headers_.add(n.name, n.value);
         return;
     }
     reply_headers_.add(name, value);

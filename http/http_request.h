@@ -21,7 +21,6 @@
 // done() does nothing.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <ctime>
 #include <functional>
@@ -219,8 +218,14 @@ private:
     const header_list& preamble() const;
     // Put them into reply_headers_, ahead of the rest, if they are not there yet.
     void write_preamble() const;
-    // get(name) of Server or Date while they are pending (the name copied first: it may be a
-    // view of the list's bytes, which write_preamble() moves).
+    // For a look-up or change of Server or Date while they are pending: write_preamble(), with
+    // the name and value it was given copied first (either may be a view of the list's bytes,
+    // which writing Server and Date in ahead of them moves).
+    struct named {
+        std::string name, value;
+    };
+    named write_preamble_keeping(std::string_view name, std::string_view value) const;
+    // get(name) of Server or Date while they are pending.
     std::optional<std::string_view> get_after_preamble(std::string_view name) const;
     // Forget what a handler had set and pushed before it failed, so that its 500 page goes out
     // alone: a Content-Length it had set (say 1000) would otherwise frame the page with the body

@@ -5,9 +5,8 @@
 namespace medusa::http {
 
 http_version classify_version_in_full(std::string_view version, bool has_version) {
+    // ("1.1" and "1.0" are taken inline by classify_version(), before this.)
     if (!has_version) return http_version::none;
-    if (version == "1.1") return http_version::http11;  // nearly every request
-    if (version == "1.0") return http_version::http10;
     size_t dot = version.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == version.size())
         return http_version::unsupported;

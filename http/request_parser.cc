@@ -354,7 +354,6 @@ size_t request_parser::take_whole_head(std::string_view data) {
             at += end;
             req_.block_.assign(std::string_view(p, at));
             req_.set_request_line(line, *cracked);
-            started_ = true;
             end_of_head();
             return at;
         }
