@@ -378,13 +378,13 @@ start_lighttpd_aa() { start_lighttpd "$1"; }
 
 CLK_TCK=$(getconf CLK_TCK)
 
-cpu_ticks() {  # utime+stime of PID and its descendants, in clock ticks
-    local p total=0 t
+cpu_ticks() {  # utime+stime, then utime alone, of PID and its descendants, in clock ticks
+    local p total=0 user=0 t u
     for p in "$1" $(descendants "$1"); do
-        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-        total=$(( total + ${t:-0} ))
+        read -r t u < <(awk '{ sub(/^.*\) /, ""); print $12 + $13, $12 }' "/proc/$p/stat" 2>/dev/null || echo 0 0)
+        total=$(( total + ${t:-0} )); user=$(( user + ${u:-0} ))
     done
-    echo "$total"
+    echo "$total $user"
 }
 
 rss_kb() {  # VmRSS of PID and its descendants, in KiB
@@ -412,16 +412,16 @@ ratio() {  # A B [DIGITS]: A / B, or — when either is missing or B is not posi
     awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
 }
 
-# One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU (µs/req).
+# One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU and R_CPUU (all and user-space CPU, µs/req).
 run_load() {
-    local name=$1 file=$2 load=$3 url out t0 t1 n
+    local name=$1 file=$2 load=$3 url out t0 t1 u0 u1 n
     url="http://127.0.0.1:${PORT[$name]}/$file"
-    t0=$(cpu_ticks "${PID[$name]}")
+    read -r t0 u0 < <(cpu_ticks "${PID[$name]}")
     if [[ $load == c* ]]; then
         n=${load#c}
         out=$(taskset -c "$CLIENT_CPU" timeout $(( DURATION + 30 )) \
             wrk -t1 -c"$n" -d"${DURATION}s" --latency "$url" 2>&1 || true)
-        t1=$(cpu_ticks "${PID[$name]}")
+        read -r t1 u1 < <(cpu_ticks "${PID[$name]}")
         R_RPS=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
         R_P99=$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
         R_REQ=$(echo "$out" | awk '/ requests in / { print $1 }')
@@ -434,7 +434,7 @@ run_load() {
         # -n only bounds ab's statistics array; -t ends the run. -r: count socket errors, don't abort.
         out=$(taskset -c "$CLIENT_CPU" timeout $(( DURATION + 30 )) \
             ab -q -r -c "$n" -t "$DURATION" -n $(( DURATION * 200000 )) "$url" 2>&1 || true)
-        t1=$(cpu_ticks "${PID[$name]}")
+        read -r t1 u1 < <(cpu_ticks "${PID[$name]}")
         R_RPS=$(echo "$out" | awk '/^Requests per second:/ { print $4 }')
         R_P99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
         R_REQ=$(echo "$out" | awk '/^Complete requests:/ { print $3 }')
@@ -444,11 +444,12 @@ run_load() {
     fi
     if [ -z "$R_RPS" ] || [ -z "$R_REQ" ] || [ "$R_REQ" = 0 ]; then
         log "$name $file $load: no result:"; echo "$out" | tail -5 >&2
-        R_RPS=0; R_P99=nan; R_ERR=${R_ERR:-1}; [ "$R_ERR" = 0 ] && R_ERR=1; R_CPU=nan
+        R_RPS=0; R_P99=nan; R_ERR=${R_ERR:-1}; [ "$R_ERR" = 0 ] && R_ERR=1; R_CPU=nan; R_CPUU=nan
         return
     fi
     R_P99=${R_P99:-nan}
     R_CPU=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$R_REQ" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+    R_CPUU=$(awk -v d=$(( u1 - u0 )) -v hz="$CLK_TCK" -v n="$R_REQ" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -623,7 +624,7 @@ round_order() {  # RUN -> the servers in the order that round runs them
 }
 
 # V_*: every run's value of a cell, for its median; P_*[ROW|SERVER|RUN]: the same by round.
-declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() P_RPS=() P_P99=() P_CPU=()
+declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() V_CPUU=() P_RPS=() P_P99=() P_CPU=()
 DEAD=""
 for row in $ROWS; do
     file=${row%%:*}; load=${row#*:}
@@ -636,6 +637,7 @@ for row in $ROWS; do
             V_P99[$key]="${V_P99[$key]:-} $R_P99"
             V_ERR[$key]=$(( ${V_ERR[$key]:-0} + R_ERR ))
             V_CPU[$key]="${V_CPU[$key]:-} $R_CPU"
+            V_CPUU[$key]="${V_CPUU[$key]:-} $R_CPUU"
             P_RPS[$key|$run]=$R_RPS; P_P99[$key|$run]=$R_P99; P_CPU[$key|$run]=$R_CPU
             log "$file $load run $run/$RUNS $s: $R_RPS req/s, p99 $R_P99 ms, $R_ERR errors, $R_CPU us/req"
             if ! kill -0 "${PID[$s]}" 2>/dev/null; then
@@ -682,6 +684,15 @@ for p in nginx lighttpd bare bare-uring medusa-py; do [[ " $ACTIVE " == *" $p "*
 m_rps() { [ -n "${V_RPS[$1|$2]:-}" ] && median ${V_RPS[$1|$2]} || true; }
 m_p99() { [ -n "${V_P99[$1|$2]:-}" ] && median ${V_P99[$1|$2]} || true; }
 m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
+m_cpuu() { [ -n "${V_CPUU[$1|$2]:-}" ] && median ${V_CPUU[$1|$2]} || true; }
+# What a server's CPU per request on ROW is made of: "user U / K µs" (medians of user-space and
+# kernel time; the kernel's share is the TCP work every server does, the user's its own code).
+cpu_parts() {
+    local t u
+    t=$(m_cpu "$1" "$2"); u=$(m_cpuu "$1" "$2")
+    [ -n "$t" ] && [ -n "$u" ] && [ "$t" != nan ] && [ "$u" != nan ] || { echo "—"; return; }
+    awk -v t="$t" -v u="$u" 'BEGIN { printf "user %.2f + kernel %.2f µs", u, t - u }'
+}
 # Each round's ratio of METRIC (RPS, P99 or CPU) of A over B on ROW, one word per round, "—"
 # for a round that lacks either: ROUND_RATIOS ROW A B METRIC -> "1.021 0.984 —"
 round_ratios() {
@@ -908,6 +919,16 @@ load_targets() {
             [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(paired 128b.bin:c50 "$k" lighttpd CPU 3)×"
         done
         [ -n "$ceil" ] && echo "  - for scale, against lighttpd's on the same row:${ceil#,}"
+        # Split into user and kernel time: the kernel's part is the floor below which no code of
+        # the server's own can bring it.
+        local parts="" k u
+        for k in "$who" lighttpd bare bare-uring; do
+            [ "$(cpu_parts 128b.bin:c50 "$k")" = "—" ] || parts="$parts, $(server_label "$k") $(cpu_parts 128b.bin:c50 "$k")"
+        done
+        u=$(m_cpuu 128b.bin:c50 "$who")
+        if [ -n "$parts" ] && [ -n "$cpu_w" ] && [ -n "$u" ] && [ "$cpu_w" != nan ] && [ "$u" != nan ]; then
+            echo "  - made of (medians):${parts#,}; $(server_label "$who")'s kernel time alone is $(ratio "$(awk -v t="$cpu_w" -v u="$u" 'BEGIN { print t - u }')" "$cpu_l" 3)× lighttpd's CPU"
+        fi
     fi
 
     # One connection per request: >= 1.0x lighttpd (every ab row).
@@ -1063,7 +1084,7 @@ report() {
     echo "- servers pinned to CPU $SERVER_CPU, client (wrk -t1 / ab / idle_conns.py) pinned to CPU $CLIENT_CPU, loopback only"
     echo "- $RUNS run(s) of ${DURATION} s per cell; req/s, p99 and CPU are medians, errors are summed over the runs"
     echo "- errors: wrk socket errors (connect, read, write, timeout) + non-2xx/3xx replies; ab failed + non-2xx + write errors"
-    echo "- CPU: server utime+stime per completed request (µs), from /proc/PID/stat, the server and its children"
+    echo "- CPU: server utime+stime per completed request (µs), from /proc/PID/stat, the server and its children; \"of it user\": utime alone (its own code; the rest is the kernel's, mostly TCP)"
     echo "- ×PEER: this server's req/s divided by PEER's on the same row in the same round, the median over the rounds (a round runs every server once: medusa-demo, lighttpd and medusa-demo io_uring next to each other, every other round in reverse order); the targets against lighttpd and nginx take their ratios (req/s, p99, CPU) the same way"
     local v=""
     for s in $ACTIVE; do
@@ -1087,8 +1108,8 @@ report() {
     echo
     echo "## Every row"
     echo
-    hdr="| file | load | server | req/s | p99 ms | errors | CPU µs/req |"
-    sep="| --- | --- | --- | ---: | ---: | ---: | ---: |"
+    hdr="| file | load | server | req/s | p99 ms | errors | CPU µs/req | of it user |"
+    sep="| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for p in $PEERS; do hdr="$hdr ×$p |"; sep="$sep ---: |"; done
     echo "$hdr"; echo "$sep"
     for row in $ROWS; do
@@ -1097,7 +1118,7 @@ report() {
             key="$row|$s"
             [ -n "${V_RPS[$key]:-}" ] || continue
             rps=$(median ${V_RPS[$key]})
-            r="| $file | $(load_label "$load") | $s | $(printf '%.0f' "$rps") | $(median ${V_P99[$key]}) | ${V_ERR[$key]} | $(median ${V_CPU[$key]}) |"
+            r="| $file | $(load_label "$load") | $s | $(printf '%.0f' "$rps") | $(median ${V_P99[$key]}) | ${V_ERR[$key]} | $(median ${V_CPU[$key]}) | $(median ${V_CPUU[$key]}) |"
             for p in $PEERS; do
                 if [ "$p" = "$s" ] || [ -z "${V_RPS[$row|$p]:-}" ]; then r="$r — |"
                 else r="$r $(paired "$row" "$s" "$p" RPS) |"
