@@ -412,7 +412,8 @@ ratio() {  # A B [DIGITS]: A / B, or — when either is missing or B is not posi
     awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a != "" && a != "nan" && b + 0 > 0) printf "%.*f", d, a / b; else print "—" }'
 }
 
-# One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU and R_CPUU (all and user-space CPU, µs/req).
+# One run: sets R_RPS R_P99 (ms) R_ERR R_REQ R_CPU, R_CPUU and R_CPUK (all, user-space and kernel
+# CPU, µs/req).
 run_load() {
     local name=$1 file=$2 load=$3 url out t0 t1 u0 u1 n
     url="http://127.0.0.1:${PORT[$name]}/$file"
@@ -444,12 +445,13 @@ run_load() {
     fi
     if [ -z "$R_RPS" ] || [ -z "$R_REQ" ] || [ "$R_REQ" = 0 ]; then
         log "$name $file $load: no result:"; echo "$out" | tail -5 >&2
-        R_RPS=0; R_P99=nan; R_ERR=${R_ERR:-1}; [ "$R_ERR" = 0 ] && R_ERR=1; R_CPU=nan; R_CPUU=nan
+        R_RPS=0; R_P99=nan; R_ERR=${R_ERR:-1}; [ "$R_ERR" = 0 ] && R_ERR=1; R_CPU=nan; R_CPUU=nan; R_CPUK=nan
         return
     fi
     R_P99=${R_P99:-nan}
     R_CPU=$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$R_REQ" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
     R_CPUU=$(awk -v d=$(( u1 - u0 )) -v hz="$CLK_TCK" -v n="$R_REQ" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+    R_CPUK=$(awk -v d=$(( t1 - t0 - u1 + u0 )) -v hz="$CLK_TCK" -v n="$R_REQ" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -624,7 +626,7 @@ round_order() {  # RUN -> the servers in the order that round runs them
 }
 
 # V_*: every run's value of a cell, for its median; P_*[ROW|SERVER|RUN]: the same by round.
-declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() V_CPUU=() P_RPS=() P_P99=() P_CPU=()
+declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() V_CPUU=() V_KCPU=() P_RPS=() P_P99=() P_CPU=() P_KCPU=()
 DEAD=""
 for row in $ROWS; do
     file=${row%%:*}; load=${row#*:}
@@ -639,6 +641,8 @@ for row in $ROWS; do
             V_CPU[$key]="${V_CPU[$key]:-} $R_CPU"
             V_CPUU[$key]="${V_CPUU[$key]:-} $R_CPUU"
             P_RPS[$key|$run]=$R_RPS; P_P99[$key|$run]=$R_P99; P_CPU[$key|$run]=$R_CPU
+            V_KCPU[$key]="${V_KCPU[$key]:-} $R_CPUK"
+            P_KCPU[$key|$run]=$R_CPUK
             log "$file $load run $run/$RUNS $s: $R_RPS req/s, p99 $R_P99 ms, $R_ERR errors, $R_CPU us/req"
             if ! kill -0 "${PID[$s]}" 2>/dev/null; then
                 log "$s died during $file $load"; DEAD="$DEAD $s"
@@ -685,30 +689,33 @@ m_rps() { [ -n "${V_RPS[$1|$2]:-}" ] && median ${V_RPS[$1|$2]} || true; }
 m_p99() { [ -n "${V_P99[$1|$2]:-}" ] && median ${V_P99[$1|$2]} || true; }
 m_cpu() { [ -n "${V_CPU[$1|$2]:-}" ] && median ${V_CPU[$1|$2]} || true; }
 m_cpuu() { [ -n "${V_CPUU[$1|$2]:-}" ] && median ${V_CPUU[$1|$2]} || true; }
-# What a server's CPU per request on ROW is made of: "user U / K µs" (medians of user-space and
-# kernel time; the kernel's share is the TCP work every server does, the user's its own code).
+m_cpuk() { [ -n "${V_KCPU[$1|$2]:-}" ] && median ${V_KCPU[$1|$2]} || true; }
+# What a server's CPU per request on ROW is made of: "user U + kernel K µs" (the medians of its
+# runs' user-space and kernel time; the kernel's share is the TCP work every server does, the
+# user's its own code).
 cpu_parts() {
-    local t u
-    t=$(m_cpu "$1" "$2"); u=$(m_cpuu "$1" "$2")
-    [ -n "$t" ] && [ -n "$u" ] && [ "$t" != nan ] && [ "$u" != nan ] || { echo "—"; return; }
-    awk -v t="$t" -v u="$u" 'BEGIN { printf "user %.2f + kernel %.2f µs", u, t - u }'
+    local k u
+    u=$(m_cpuu "$1" "$2"); k=$(m_cpuk "$1" "$2")
+    [ -n "$k" ] && [ -n "$u" ] && [ "$k" != nan ] && [ "$u" != nan ] || { echo "—"; return; }
+    awk -v k="$k" -v u="$u" 'BEGIN { printf "user %.2f + kernel %.2f µs", u, k }'
 }
 # Each round's ratio of METRIC (RPS, P99 or CPU) of A over B on ROW, one word per round, "—"
 # for a round that lacks either: ROUND_RATIOS ROW A B METRIC -> "1.021 0.984 —"
-round_ratios() {
+round_ratios() {  # [METRIC_B]: B's metric when it is not A's (kernel CPU over all CPU)
     local row=$1 a=$2 b=$3 m=$4 run out=""
     local -n tab="P_$m"
+    local -n tab_b="P_${5:-$m}"
     for run in $(seq 1 "$RUNS"); do
-        out="$out $(ratio "${tab[$row|$a|$run]:-}" "${tab[$row|$b|$run]:-}" 6)"
+        out="$out $(ratio "${tab[$row|$a|$run]:-}" "${tab_b[$row|$b|$run]:-}" 6)"
     done
     echo "${out# }"
 }
-# Paired ratio: the median of the rounds' ratios: PAIRED ROW A B METRIC [DIGITS] -> ratio, or —
-# when no round has both.
+# Paired ratio: the median of the rounds' ratios: PAIRED ROW A B METRIC [DIGITS [METRIC_B]] ->
+# ratio, or — when no round has both. METRIC_B: B's metric when it is not A's (KCPU over CPU).
 paired() {
     local d=${5:-2} v
     local -a rs=()
-    for v in $(round_ratios "$1" "$2" "$3" "$4"); do [ "$v" = "—" ] || rs+=("$v"); done
+    for v in $(round_ratios "$1" "$2" "$3" "$4" "${6:-$4}"); do [ "$v" = "—" ] || rs+=("$v"); done
     [ "${#rs[@]}" -gt 0 ] || { echo "—"; return; }
     awk -v m="$(median "${rs[@]}")" -v d="$d" 'BEGIN { printf "%.*f", d, m }'
 }
@@ -927,7 +934,7 @@ load_targets() {
         done
         u=$(m_cpuu 128b.bin:c50 "$who")
         if [ -n "$parts" ] && [ -n "$cpu_w" ] && [ -n "$u" ] && [ "$cpu_w" != nan ] && [ "$u" != nan ]; then
-            echo "  - made of (medians):${parts#,}; $(server_label "$who")'s kernel time alone is $(ratio "$(awk -v t="$cpu_w" -v u="$u" 'BEGIN { print t - u }')" "$cpu_l" 3)× lighttpd's CPU"
+            echo "  - made of (medians):${parts#,}; $(server_label "$who")'s kernel time alone is $(paired 128b.bin:c50 "$who" lighttpd KCPU 3 CPU)× lighttpd's CPU by round"
         fi
     fi
 
