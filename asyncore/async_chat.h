@@ -180,6 +180,8 @@ protected:
     // Frame what is in the input buffer now. Stops when the channel leaves the map, closes, is
     // paused, or goes over the high-water mark, leaving the rest buffered.
     void process_input();
+    // Bytes read from the socket and not yet framed.
+    size_t input_unframed() const { return in_size() - in_pos_; }
 
 private:
     // One entry of the output queue: bytes (sent from `pos` on), a producer, a hook, or the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -560,8 +561,9 @@ bool http_channel::must_close_after(const http_request& r) const {
     return !r.body_chunked() && body_remaining_ > server_->max_discard_body;
 }
 
-void http_channel::reply_queued(http_request& r, bool close) {
+void http_channel::reply_queued(http_request& r, bool close, bool client_ends) {
     if (close) {
+        client_ends_ = client_ends;
         // A reply that came before the end of a body that goes to a collector (a CGI script
         // answering an HTTP/1.0 POST while still reading it): the collector gets the rest all
         // the same, and the channel closes once the body has ended (end_of_body). A client that
@@ -613,6 +615,13 @@ void http_channel::begin_linger() {
     // an HTTP/1.0 one), would make the kernel send a reset, and a reset can destroy the reply
     // before the client reads it. So: keep reading and dropping, and close on the client's EOF
     // or after linger_time.
+    if (client_ends_ && !body_pending_ && nothing_unread()) {
+        // The client said it sends nothing more and has nothing in flight: no reset can come of
+        // closing now. (Lingering would cost a wake-up at its FIN and a timer: a connection per
+        // request ran 1.19x faster without them.)
+        close();
+        return;
+    }
     lingering_ = true;
     enter_closing();
     std::weak_ptr<dispatcher> weak = weak_from_this();
@@ -620,6 +629,13 @@ void http_channel::begin_linger() {
         auto self = weak.lock();
         if (self && !self->closed()) self->close();
     });
+}
+
+bool http_channel::nothing_unread() {
+    // On io_uring a read may be in flight with the kernel: linger there, as before.
+    if (ring() || input_unframed() != 0) return false;
+    int waiting = 0;
+    return ::ioctl(fileno(), FIONREAD, &waiting) == 0 && waiting == 0;
 }
 
 // --- timeouts --------------------------------------------------------------------------------

@@ -85,6 +85,9 @@ public:
     // After the last reply the channel shuts down its sending side and keeps reading (and
     // dropping) until the client closes, for at most linger_time or linger_max_bytes, so that
     // unread input does not turn the close into a reset that destroys the reply in flight.
+    // Unless the client itself ended the conversation (HTTP/1.0 without keep-alive, or
+    // "Connection: close"), sent all of its request and has nothing unread: then it closes at
+    // once, as nginx does, since no more bytes are coming to cause a reset.
     static constexpr std::chrono::milliseconds linger_time{2000};
     static constexpr uint64_t linger_max_bytes = 1 << 20;
     // Start that lingering close now (the output queue calls it after the last reply).
@@ -155,7 +158,11 @@ private:
     bool expect_unanswered(const http_request& r) const;
     // Called by http_request::done() with the reply ready to queue.
     bool must_close_after(const http_request& r) const;
-    void reply_queued(http_request& r, bool close);
+    // `client_ends`: the request said the client sends nothing after it (HTTP/1.0 without
+    // keep-alive, "Connection: close"), which lets the close skip the lingering (begin_linger).
+    void reply_queued(http_request& r, bool close, bool client_ends = false);
+    // Nothing of the client's is waiting to be read, here or in the socket.
+    bool nothing_unread();
 
     http_server* server_;
     phase phase_ = phase::header;
@@ -175,6 +182,7 @@ private:
     // Requests with on_close(); made on the first (most channels never have one).
     std::unique_ptr<std::vector<std::weak_ptr<http_request>>> close_watchers_;
     bool linger_queued_ = false;
+    bool client_ends_ = false;  // the closing request said the client sends nothing after it
     bool lingering_ = false;
     uint64_t linger_bytes_ = 0;
     timer_id linger_timer_ = 0;  // cancelled by close()

@@ -474,7 +474,12 @@ void http_request::done() {
     ch->push_hook(std::shared_ptr<send_hook>(shared_from_this(), static_cast<send_hook*>(this)));
     if (d.close) {
         // The half-close is queued under the cork too: its FIN leaves in the reply's last segment.
-        ch->reply_queued(*this, true);
+        // A client that ended the conversation itself sends nothing after this request.
+        const bool client_ends =
+            in.connection.close ||
+            ((version_ == http_version::http10 || version_ == http_version::none) &&
+             !in.connection.keep_alive);
+        ch->reply_queued(*this, true, client_ends);
         ch->uncork();
     } else {
         ch->uncork();
