@@ -182,7 +182,8 @@ private:
     // Requests with on_close(); made on the first (most channels never have one).
     std::unique_ptr<std::vector<std::weak_ptr<http_request>>> close_watchers_;
     bool linger_queued_ = false;
-    bool client_ends_ = false;  // the closing request said the client sends nothing after it
+    // The closing request said the client sends nothing after it, and its body had all come.
+    bool client_ends_ = false;
     bool lingering_ = false;
     uint64_t linger_bytes_ = 0;
     timer_id linger_timer_ = 0;  // cancelled by close()
