@@ -561,10 +561,10 @@ bool http_channel::must_close_after(const http_request& r) const {
     return !r.body_chunked() && body_remaining_ > server_->max_discard_body;
 }
 
-void http_channel::reply_queued(http_request& r, bool close, bool client_ends) {
+void http_channel::reply_queued(http_request& r, bool close, bool client_closes) {
     if (close) {
         // (Taken now: enter_closing() below forgets whether the body is still arriving.)
-        client_ends_ = client_ends && !body_pending_;
+        client_closes_ = client_closes && !body_pending_;
         // A reply that came before the end of a body that goes to a collector (a CGI script
         // answering an HTTP/1.0 POST while still reading it): the collector gets the rest all
         // the same, and the channel closes once the body has ended (end_of_body). A client that
@@ -616,7 +616,7 @@ void http_channel::begin_linger() {
     // an HTTP/1.0 one), would make the kernel send a reset, and a reset can destroy the reply
     // before the client reads it. So: keep reading and dropping, and close on the client's EOF
     // or after linger_time.
-    if (client_ends_ && nothing_unread()) {
+    if (client_closes_ && nothing_unread()) {
         // The client said it sends nothing more and has nothing in flight: no reset can come of
         // closing now. (Lingering would cost a wake-up at its FIN and a timer: a connection per
         // request ran 1.19x faster without them.)

@@ -158,9 +158,9 @@ private:
     bool expect_unanswered(const http_request& r) const;
     // Called by http_request::done() with the reply ready to queue.
     bool must_close_after(const http_request& r) const;
-    // `client_ends`: the request said the client sends nothing after it (HTTP/1.0 without
+    // `client_closes`: the request said the client sends nothing after it (HTTP/1.0 without
     // keep-alive, "Connection: close"), which lets the close skip the lingering (begin_linger).
-    void reply_queued(http_request& r, bool close, bool client_ends = false);
+    void reply_queued(http_request& r, bool close, bool client_closes = false);
     // Nothing of the client's is waiting to be read, here or in the socket.
     bool nothing_unread();
 
@@ -183,7 +183,7 @@ private:
     std::unique_ptr<std::vector<std::weak_ptr<http_request>>> close_watchers_;
     bool linger_queued_ = false;
     // The closing request said the client sends nothing after it, and its body had all come.
-    bool client_ends_ = false;
+    bool client_closes_ = false;
     bool lingering_ = false;
     uint64_t linger_bytes_ = 0;
     timer_id linger_timer_ = 0;  // cancelled by close()

@@ -474,15 +474,7 @@ void http_request::done() {
     ch->push_hook(std::shared_ptr<send_hook>(shared_from_this(), static_cast<send_hook*>(this)));
     if (d.close) {
         // The half-close is queued under the cork too: its FIN leaves in the reply's last segment.
-        // A client that ended the conversation itself sends nothing after this request; not so
-        // when the server closes for reasons of its own (an error, a body it will not read):
-        // the client may still be sending.
-        const bool client_ends =
-            !in.force_close &&
-            (in.connection.close ||
-             ((version_ == http_version::http10 || version_ == http_version::none) &&
-              !in.connection.keep_alive));
-        ch->reply_queued(*this, true, client_ends);
+        ch->reply_queued(*this, true, d.client_closes);
         ch->uncork();
     } else {
         ch->uncork();

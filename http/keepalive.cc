@@ -79,6 +79,11 @@ keepalive_decision decide_keepalive(const keepalive_input& in) {
             break;
     }
     if (in.force_close) d.close = true;
+    d.client_closes =
+        d.close && !in.force_close &&
+        (in.connection.close || ((in.version == http_version::http10 ||
+                                  in.version == http_version::none) &&
+                                 !in.connection.keep_alive));
     if (d.close) {
         // The end of the connection delimits the body: no chunking needed.
         d.chunk = false;

@@ -64,6 +64,10 @@ enum class connection_header { none, keep_alive, close };
 
 struct keepalive_decision {
     bool close = false;  // close the connection after this reply
+    // The close is the client's own: its request said it sends nothing after it (HTTP/1.0 or 0.9
+    // without keep-alive, "Connection: close") and the server has no reason of its own to close
+    // (force_close), so no more of its bytes are coming (http_channel skips the lingering).
+    bool client_closes = false;
     bool chunk = false;  // wrap the body in chunked coding (and add Transfer-Encoding: chunked)
     connection_header header = connection_header::none;
 };

@@ -97,6 +97,11 @@ TEST(decide_keepalive, full_table) {
                         EXPECT_EQ(d.close, expect_close) << where;
                         EXPECT_EQ(d.chunk, expect_chunk) << where;
                         EXPECT_EQ(d.header, expect_header) << where;
+                        // The client's own close: 0.9 or 1.0 without keep-alive, or "close".
+                        bool expect_client_closes =
+                            expect_close && (says_close || ((!has_ver || std::string(ver) == "1.0") &&
+                                                            !says_keep));
+                        EXPECT_EQ(d.client_closes, expect_client_closes) << where;
                         // Never chunk a reply without a body; never chunk a reply we close.
                         if (head || d.close) {
                             EXPECT_FALSE(d.chunk) << where;
@@ -117,6 +122,10 @@ TEST(decide_keepalive, force_close_wins_and_says_close) {
     auto d = decide_keepalive(in);
     EXPECT_TRUE(d.close);
     EXPECT_EQ(d.header, connection_header::close);
+    EXPECT_FALSE(d.client_closes);  // the server's reason, not the client's
+    in.version = http_version::http10;
+    EXPECT_FALSE(decide_keepalive(in).client_closes);
+    in.version = http_version::http11;
     in.has_content_length = false;
     EXPECT_FALSE(decide_keepalive(in).chunk);
 }

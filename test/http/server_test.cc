@@ -569,6 +569,52 @@ TEST(http_server_listeners, ipv6_and_unix_domain) {
     std::filesystem::remove_all(dir, ec);
 }
 
+// A server answering "hello" on a map of its own, and clients of it: the accept tests below.
+struct hello_server {
+    socket_map map;
+    std::shared_ptr<http_server> server;
+    explicit hello_server(backend b) : map(b) {
+        server = make<http_server>("127.0.0.1", 0, std::make_shared<capture_logger>(), map);
+        server->install_handler(std::make_shared<text_handler>("/", "hello"));
+    }
+    ~hello_server() { close_all(map); }
+    // A client connected to the server that has sent `req` (-1 if that failed).
+    int client(const std::string& req) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        address a = address::inet("127.0.0.1", server->port());
+        EXPECT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
+        EXPECT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+        return fd;
+    }
+    // Up to `passes` loop passes of at most `wait` each, reading what the client receives, until
+    // its end of file (eof set) or a reply ending in `until`.
+    std::string read(int fd, int passes, std::chrono::milliseconds wait, bool& eof,
+                     std::string_view until = {}) {
+        std::string got;
+        char buf[4096];
+        eof = false;
+        for (int pass = 0; pass < passes && !eof && (until.empty() || !got.ends_with(until));
+             ++pass) {
+            map.poll_once(wait);
+            ssize_t n;
+            while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
+            eof = n == 0;
+        }
+        return got;
+    }
+    std::shared_ptr<http_channel> channel() {
+        std::shared_ptr<http_channel> ch;
+        for (auto& d : map.channels())
+            if (auto c = std::dynamic_pointer_cast<http_channel>(d)) ch = c;
+        return ch;
+    }
+    // The client closes; passes run until the server's channel has gone (or 5 s).
+    void client_closes(int fd) {
+        ::close(fd);
+        for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
+    }
+};
+
 TEST(http_server_accept, a_request_sent_with_its_connection_is_answered_in_the_accepting_pass) {
     // The request usually arrives with the handshake: it is read and answered in the pass that
     // accepts the connection (socket_map::read_now), and the HTTP/1.0 reply's end of file is
@@ -576,64 +622,37 @@ TEST(http_server_accept, a_request_sent_with_its_connection_is_answered_in_the_a
     // socket through its own submissions: the reply takes a pass more there.)
     for (backend b : medusa_test::every_backend()) {
         SCOPED_TRACE(std::string(to_string(b)));
-        socket_map map(b);
-        auto server = make<http_server>("127.0.0.1", 0, std::make_shared<capture_logger>(), map);
-        server->install_handler(std::make_shared<text_handler>("/", "hello"));
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        address a = address::inet("127.0.0.1", server->port());
-        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
-        std::string req = "GET / HTTP/1.0\r\n\r\n";
-        ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
-
-        std::string got;
-        char buf[4096];
-        ssize_t n = -1;
-        for (int pass = 0; pass < (b == backend::uring ? 10 : 1) && n != 0; ++pass) {
-            map.poll_once(std::chrono::seconds(5));
-            while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
-        }
-        EXPECT_EQ(n, 0) << "the end of file is behind the reply";
+        hello_server h(b);
+        int fd = h.client("GET / HTTP/1.0\r\n\r\n");
+        bool eof = false;
+        std::string got = h.read(fd, b == backend::uring ? 10 : 1, std::chrono::seconds(5), eof);
+        EXPECT_TRUE(eof) << "the end of file is behind the reply";
         EXPECT_TRUE(got.starts_with("HTTP/1.0 200 OK\r\n")) << got;
         EXPECT_TRUE(got.ends_with("\r\n\r\nhello")) << got;
 
         // An HTTP/1.0 request without keep-alive says the client sends nothing after it, and
         // nothing else came: the channel has closed with its reply, without lingering. (On
         // io_uring, where a read of the kernel's may be in flight, it lingers.)
-        std::shared_ptr<http_channel> ch;
-        for (auto& d : map.channels())
-            if (auto c = std::dynamic_pointer_cast<http_channel>(d)) ch = c;
         if (b == backend::uring) {
-            EXPECT_TRUE(ch) << "lingering until the client closes";
+            EXPECT_TRUE(h.channel()) << "lingering until the client closes";
         } else {
-            EXPECT_FALSE(ch) << "closed at once: the client ends the conversation";
+            EXPECT_FALSE(h.channel()) << "closed at once: the client ends the conversation";
         }
-        ch.reset();
-        ::close(fd);
-        for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
-        EXPECT_EQ(map.size(), 1u) << "no channel left once the client has closed";
+        h.client_closes(fd);
+        EXPECT_EQ(h.map.size(), 1u) << "no channel left once the client has closed";
 
         // A connection that stays open: its socket has TCP_NODELAY, from the listener.
-        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
-        req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-        ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
-        got.clear();
-        for (int pass = 0; pass < 20 && !got.ends_with("hello"); ++pass) {
-            map.poll_once(std::chrono::milliseconds(200));
-            while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
-        }
+        fd = h.client("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        got = h.read(fd, 20, std::chrono::milliseconds(200), eof, "hello");
         EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n")) << got;
-        for (auto& d : map.channels())
-            if (auto c = std::dynamic_pointer_cast<http_channel>(d)) ch = c;
+        std::shared_ptr<http_channel> ch = h.channel();
         ASSERT_TRUE(ch) << "kept alive";
         int nodelay = 0;
         socklen_t len = sizeof nodelay;
         ASSERT_EQ(::getsockopt(ch->fileno(), IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
         EXPECT_EQ(nodelay, 1);
         ch.reset();
-        ::close(fd);
-        for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
-        close_all(map);
+        h.client_closes(fd);
     }
 }
 
@@ -642,29 +661,16 @@ TEST(http_server_accept, a_request_with_connection_close_is_answered_and_closed_
     // reply, its end of file, and the channel gone without lingering (io_uring lingers).
     for (backend b : medusa_test::every_backend()) {
         SCOPED_TRACE(std::string(to_string(b)));
-        socket_map map(b);
-        auto server = make<http_server>("127.0.0.1", 0, std::make_shared<capture_logger>(), map);
-        server->install_handler(std::make_shared<text_handler>("/", "hello"));
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        address a = address::inet("127.0.0.1", server->port());
-        ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
-        const std::string req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
-        std::string got;
-        char buf[4096];
-        ssize_t n = -1;
-        for (int pass = 0; pass < 20 && n != 0; ++pass) {
-            map.poll_once(std::chrono::milliseconds(200));
-            while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
-        }
-        EXPECT_EQ(n, 0) << "the end of file is behind the reply, not a reset";
+        hello_server h(b);
+        int fd = h.client("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        bool eof = false;
+        std::string got = h.read(fd, 20, std::chrono::milliseconds(200), eof);
+        EXPECT_TRUE(eof) << "the end of file is behind the reply, not a reset";
         EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n")) << got;
         EXPECT_TRUE(got.ends_with("hello")) << got;
-        EXPECT_EQ(map.size(), b == backend::uring ? 2u : 1u)
+        EXPECT_EQ(h.map.size(), b == backend::uring ? 2u : 1u)
             << (b == backend::uring ? "lingering" : "closed at once");
-        ::close(fd);
-        for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
-        close_all(map);
+        h.client_closes(fd);
     }
 }
 
@@ -679,28 +685,16 @@ TEST(http_server_accept, a_close_the_server_decides_lingers_until_the_client_clo
         for (std::string req : {std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n"),
                                 std::string("GET / HTTP/1.0\r\nContent-Length: zz\r\n\r\n")}) {
             SCOPED_TRACE(req);
-            socket_map map(b);
-            auto server = make<http_server>("127.0.0.1", 0, std::make_shared<capture_logger>(), map);
-            server->install_handler(std::make_shared<text_handler>("/", "hello"));
-            int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            address a = address::inet("127.0.0.1", server->port());
-            ASSERT_EQ(medusa_test::connect_through_eintr(fd, a.sa(), a.len()), 0);
-            ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
-            std::string got;
-            char buf[4096];
-            ssize_t n = -1;
-            for (int pass = 0; pass < 20 && n != 0; ++pass) {
-                map.poll_once(std::chrono::milliseconds(200));
-                while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, size_t(n));
-            }
-            EXPECT_EQ(n, 0) << "the end of file is behind the reply";
+            hello_server h(b);
+            int fd = h.client(req);
+            bool eof = false;
+            std::string got = h.read(fd, 20, std::chrono::milliseconds(200), eof);
+            EXPECT_TRUE(eof) << "the end of file is behind the reply";
             EXPECT_TRUE(got.starts_with("HTTP/1.1 400 ") || got.starts_with("HTTP/1.0 400 ")) << got;
-            for (int i = 0; i < 3; ++i) map.poll_once(std::chrono::milliseconds(20));
-            EXPECT_EQ(map.size(), 2u) << "lingering until the client closes";
-            ::close(fd);
-            for (int i = 0; i < 100 && map.size() > 1; ++i) map.poll_once(std::chrono::milliseconds(50));
-            EXPECT_EQ(map.size(), 1u) << "the channel closes on the client's end of file";
-            close_all(map);
+            for (int i = 0; i < 3; ++i) h.map.poll_once(std::chrono::milliseconds(20));
+            EXPECT_EQ(h.map.size(), 2u) << "lingering until the client closes";
+            h.client_closes(fd);
+            EXPECT_EQ(h.map.size(), 1u) << "the channel closes on the client's end of file";
         }
     }
 }
