@@ -5,12 +5,15 @@
 // below zero wraps too, so keep increments and decrements paired.
 //
 // The value is atomic (relaxed): a handler on a worker thread may bump a counter the loop thread
-// shows. It is a statistic, not a way to order anything between threads.
+// shows. It is a statistic, not a way to order anything between threads. While the process has
+// one thread, a bump is a plain add (asyncore/tally.h says why that is safe).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "asyncore/tally.h"
 
 namespace medusa::http {
 
@@ -24,9 +27,9 @@ public:
     }
 
     // Add `by`; returns the value before, as medusa's increment() does.
-    uint64_t increment(uint64_t by = 1) { return value_.fetch_add(by, std::memory_order_relaxed); }
+    uint64_t increment(uint64_t by = 1) { return tally_add(value_, by); }
     // Subtract `by`; returns the value before.
-    uint64_t decrement(uint64_t by = 1) { return value_.fetch_sub(by, std::memory_order_relaxed); }
+    uint64_t decrement(uint64_t by = 1) { return tally_sub(value_, by); }
 
     uint64_t as_long() const { return value_.load(std::memory_order_relaxed); }
     // True when non-zero (medusa's __bool__).

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "asyncore/buffer_stock.h"
+#include "asyncore/tally.h"
 #include "http/http_channel.h"
 #include "http/http_date.h"
 #include "http/http_server.h"
@@ -80,7 +81,7 @@ void http_request::start(std::shared_ptr<http_channel> channel) {
         channel_ = std::move(channel);
     }
     version_ = classify_version(head_.version(), head_.has_version());
-    request_number = request_count.fetch_add(1, std::memory_order_relaxed);
+    request_number = tally_add(request_count, 1);
     std::string_view raw = head_.uri();
     // The usual URI ("/a/b.html", "/find?q=x") has no '%', ';' or '#' before its query: then
     // .uri is the URI as received and split_uri() is a cut at the '?', both known from one pass
