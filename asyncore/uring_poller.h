@@ -86,6 +86,8 @@ public:
     // As recv(2): bytes copied out of what the kernel delivered, 0 at end of file, -1 with errno
     // (EAGAIN: nothing has arrived yet; the readable event will say when).
     ssize_t recv(int fd, void* buf, size_t n);
+    // Bytes the kernel delivered for fd that recv() has not taken yet.
+    bool has_delivered(int fd) const { return is_stream(fd) && fds_[fd].stash_buf >= 0; }
     // A send is queued or in flight: the socket is not writable yet.
     bool busy(int fd) const { return is_stream(fd) && fds_[fd].send_busy; }
     // A send taken by send() has failed since (EPIPE, ECONNRESET...): the next send() returns

@@ -9,6 +9,8 @@
 #include <stdexcept>
 
 #include "asyncore/block_pool.h"
+#include "asyncore/tally.h"
+#include "asyncore/uring_poller.h"
 #include "http/http_request.h"
 #include "http/http_server.h"
 
@@ -93,7 +95,7 @@ std::shared_ptr<http_request> make_request(std::shared_ptr<http_channel> channel
 
 http_channel::http_channel(http_server& server, accepted conn)
     : async_chat(conn, server.map()), server_(&server) {
-    channel_number = channel_count.fetch_add(1, std::memory_order_relaxed);
+    channel_number = tally_add(channel_count, 1);
     // medusa's http_channel uses a larger output buffer (ac_out_buffer_size = 1<<16).
     ac_out_buffer_size = 1 << 16;
     set_terminator(nullptr);  // heads are framed by the request parser (read_head)
@@ -633,8 +635,13 @@ void http_channel::begin_linger() {
 }
 
 bool http_channel::nothing_unread() {
-    // On io_uring a read may be in flight with the kernel: linger there, as before.
-    if (ring() || input_unframed() != 0) return false;
+    // Bytes after the closing request, dropped already (while the reply was on its way: a pass
+    // or more on io_uring) or still to read, say the client is sending after all.
+    if (linger_bytes_ != 0 || input_unframed() != 0) return false;
+    // On io_uring, bytes the ring has taken from the socket but this channel has not read count
+    // too. A read still in flight is no obstacle: close() cancels it, and whatever it might
+    // take is out of the socket, where it could not turn the close into a reset.
+    if (uring_poller* r = ring(); r && r->has_delivered(fileno())) return false;
     int waiting = 0;
     return ::ioctl(fileno(), FIONREAD, &waiting) == 0 && waiting == 0;
 }

@@ -161,7 +161,8 @@ private:
     // `client_closes`: the request said the client sends nothing after it (HTTP/1.0 without
     // keep-alive, "Connection: close"), which lets the close skip the lingering (begin_linger).
     void reply_queued(http_request& r, bool close, bool client_closes = false);
-    // Nothing of the client's is waiting to be read, here or in the socket.
+    // The client sent nothing after the closing request: none dropped, none waiting to be read
+    // (in the channel, the io_uring ring, or the socket).
     bool nothing_unread();
 
     http_server* server_;
