@@ -1,5 +1,6 @@
 // The pollers alone, once per backend: readiness, interest changes, silence without interest,
 // hang-ups, and select's FD_SETSIZE check.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,7 +41,36 @@ TEST_P(poller_suite, reports_readable_only_when_data_waits) {
     ASSERT_NE(e, nullptr);
     EXPECT_TRUE(e->readable);
     EXPECT_FALSE(e->writable);
+    EXPECT_FALSE(e->expt) << "plain data is not urgent";
     p->remove(s.a);
+}
+
+TEST_P(poller_suite, a_connection_waiting_on_a_listener_is_readable_not_urgent) {
+    // Watched first, then connected to: the readiness comes from the socket's wake-up (which
+    // carries EPOLLPRI among its flags), not from a look at the socket when the watch began.
+    int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ASSERT_GE(l, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), len), 0);
+    ASSERT_EQ(::listen(l, 8), 0);
+    ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    p->add(l);
+    p->set_interest(l, true, false);
+    p->wait(0, out);
+    EXPECT_EQ(find(l), nullptr);
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(connect_through_eintr(c, reinterpret_cast<sockaddr*>(&a), len), 0);
+    for (int i = 0; i < 10 && !find(l); ++i) p->wait(100, out);
+    auto e = find(l);
+    ASSERT_NE(e, nullptr);
+    EXPECT_TRUE(e->readable);
+    EXPECT_FALSE(e->expt) << "a new connection is not urgent data";
+    p->remove(l);
+    ::close(c);
+    ::close(l);
 }
 
 TEST_P(poller_suite, interest_changes_take_effect) {
