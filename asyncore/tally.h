@@ -9,17 +9,34 @@
 // still atomic accesses, only not one indivisible step, which no other thread exists to notice.
 // Once a thread has been created the flag is false and the add is a real fetch_add; the thread's
 // creation orders every earlier plain add before anything the new thread does.
+//
+// So the plain add is the single-loop server's: a worker pool (medusa-demo's --threads, 2 by
+// default), or the thread backend_available(backend::uring) starts to probe the kernel, makes
+// every later add a fetch_add, for the rest of the process. (Without glibc's flag, older than
+// 2.32 or another C library, it is always a fetch_add.)
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#if __has_include(<sys/single_threaded.h>)
 #include <sys/single_threaded.h>
+#define MEDUSA_HAVE_SINGLE_THREADED 1
+#endif
 
 namespace medusa {
 
+// True while the process has one thread (glibc says so), when a plain add is safe.
+inline bool process_single_threaded() {
+#ifdef MEDUSA_HAVE_SINGLE_THREADED
+    return __libc_single_threaded;
+#else
+    return false;
+#endif
+}
+
 // Add `by` to `value`; returns the value before, as fetch_add() does.
 inline uint64_t tally_add(std::atomic<uint64_t>& value, uint64_t by) {
-    if (__libc_single_threaded) {
+    if (process_single_threaded()) {
         uint64_t before = value.load(std::memory_order_relaxed);
         value.store(before + by, std::memory_order_relaxed);
         return before;

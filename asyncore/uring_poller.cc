@@ -174,9 +174,11 @@ uint32_t uring_poller::wanted_poll_mask(const fd_state& s) const {
     // Not POLLPRI: a poll that a socket's wake-up completes reports the wake-up's key, and a
     // socket wakes its readers with EPOLLIN | EPOLLPRI for every arrival (sock_def_readable),
     // so each new connection on a listener would look like urgent data (an expt event, and a
-    // getsockopt(SO_ERROR) per accepting pass). The descriptors polled here (listeners,
-    // connects in progress, datagram sockets, pipes, eventfds) have no urgent data; a
-    // connected stream's is read through recv(). POLLERR is reported whatever is asked.
+    // getsockopt(SO_ERROR) per accepting pass). The descriptors polled here are listeners,
+    // sockets a dispatcher connected itself (connecting, then connected: they stay polled),
+    // datagram sockets, pipes and eventfds; of them only a connected TCP socket can receive
+    // urgent (out-of-band) data, which io_uring then does not report (README, the backends).
+    // POLLERR and POLLHUP are reported whatever is asked.
     return (s.want_read ? uint32_t{POLLIN} : 0) | (s.want_write ? uint32_t{POLLOUT} : 0);
 }
 

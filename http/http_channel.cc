@@ -136,7 +136,8 @@ void http_channel::close() {
     async_chat::close();
     // A pending linger timer holds a weak_ptr, and with make_shared that pins the channel's whole
     // allocation for up to linger_time: 15k connections/s would keep ~30 MB alive. Cancel it.
-    // (After async_chat::close(): on io_uring that may tell the linger hook, which arms it.)
+    // (After async_chat::close(): on io_uring that may tell the linger hook, which arms it or
+    // closes at once.)
     if (linger_timer_ != 0) {
         map().cancel(linger_timer_);
         linger_timer_ = 0;

@@ -13,7 +13,7 @@
 // pass that accepts it (socket_map::read_now), not one pass later. A connection's last reply is
 // followed by a half-close whose FIN leaves in the reply's last segment
 // (async_chat::shutdown_when_done), then a lingering close (http_channel; none when the client
-// ended the conversation itself and has nothing unread). Handlers are tried front to
+// ended the conversation itself and has sent nothing after its request). Handlers are tried front to
 // back; install_handler() puts a new one at the front, as medusa does, so install the catch-all
 // default_handler first and more specific handlers after it.
 //

@@ -1,6 +1,7 @@
 // tally_add / tally_sub: fetch_add's result and sum whether the process has one thread or many;
 // with several threads adding at once, no add is lost (the plain add is only taken while the
-// process has a single thread).
+// process has a single thread: test/http_util/counter_test.cc runs that path, in a binary that
+// starts no thread of its own).
 #include <atomic>
 #include <cstdint>
 #include <thread>

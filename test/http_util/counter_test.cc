@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,24 @@ TEST(Counter, IncrementAndDecrementReturnTheOldValue) {
     EXPECT_EQ(c.decrement(2), 6u);
     EXPECT_EQ(c.decrement(), 4u);
     EXPECT_EQ(c.as_long(), 3u);
+}
+
+TEST(Counter, WhileTheProcessHasOneThreadItCountsTheSame) {
+    // A counter's add is a plain load and store while the process has one thread (tally.h).
+    // Other tests of this binary start threads, which makes it a fetch_add for good: the path
+    // is run in a fresh copy of the binary that runs this test alone ("threadsafe" death tests
+    // re-execute it). Exit 3: that copy had a thread already, and the path went untested.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            if (!process_single_threaded()) std::_Exit(3);
+            counter c(7);
+            bool ok = c.increment(5) == 7 && c.as_long() == 12 && c.decrement(2) == 12;
+            for (int i = 0; i < 1000; ++i) c.increment();
+            ok = ok && c.as_long() == 1010 && process_single_threaded();
+            std::_Exit(ok ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
 }
 
 TEST(Counter, StartsAtTheInitialValueAndPrintsInDecimal) {
