@@ -190,6 +190,29 @@ TEST(UringBackend, BytesReadAheadGoWithASocketThatLeavesTheLoop) {
     ch->close();
 }
 
+TEST(UringBackend, HasDeliveredSaysWhetherTheRingHoldsBytesNotYetRead) {
+    // What http_channel asks before it closes without lingering: bytes the kernel delivered to
+    // the ring that the channel has not read yet.
+    REQUIRE_URING();
+    socket_map m(backend::uring);
+    sock_pair p;
+    auto ch = medusa::make<idle_reader>(m, p.release_a());
+    uring_poller* r = m.ring_for(ch->fileno());
+    ASSERT_NE(r, nullptr);
+    m.poll_once(std::chrono::milliseconds(0));  // the read is armed
+    EXPECT_FALSE(r->has_delivered(ch->fileno())) << "nothing has come";
+    p.put("abc");
+    ASSERT_TRUE(chat_test::pump(m, [&] { return ch->events > 0; }));
+    EXPECT_TRUE(r->has_delivered(ch->fileno()));
+    char buf[2];
+    EXPECT_EQ(ch->recv(buf, 2), 2);
+    EXPECT_TRUE(r->has_delivered(ch->fileno())) << "one byte is left";
+    EXPECT_EQ(ch->recv(buf, 2), 1);
+    EXPECT_FALSE(r->has_delivered(ch->fileno())) << "all taken";
+    EXPECT_FALSE(r->has_delivered(-1));
+    ch->close();
+}
+
 TEST(UringBackend, AsyncChatsTakeInBufferIncludesWhatTheBackendReadAhead) {
     REQUIRE_URING();
     socket_map m(backend::uring);
