@@ -19,7 +19,11 @@
 #                       which servers to start (peers that fail to start are reported and left
 #                       out; medusa is skipped when its binary is missing; medusa-uring is
 #                       medusa-demo --backend uring; lighttpd-aa is a second lighttpd, the A/A
-#                       control: what two identical servers measure apart, row by row)
+#                       control: what two identical servers measure apart, row by row). Not in
+#                       the default: bare-spin, bare_epoll --spin BARE_SPIN, the bare loop made
+#                       to spend about medusa-demo's user time per request and nothing else (what
+#                       the CPU target's figure owes to a server's own code; see its target line)
+#   BARE_SPIN=2000      empty loop turns per request for bare-spin
 #   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll|uring)
 #   MEDUSA_ARGS=""                         more flags for medusa-demo (after the script's own)
 #   MEDUSA_LOG=0        1: keep medusa-demo's access log (the peers run with theirs off)
@@ -94,6 +98,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 MEDUSA_BIN=${MEDUSA_BIN:-$BUILD/bin/medusa-demo}
 BARE_BIN=${BARE_BIN:-$BUILD/bin/bare_epoll}
 BARE_URING_BIN=${BARE_URING_BIN:-$BUILD/bin/bare_uring}
+BARE_SPIN=${BARE_SPIN:-2000}
 PYTHON=${PYTHON:-/usr/bin/python3}
 IDLE=${IDLE:-1}
 IDLE_BACKENDS=${IDLE_BACKENDS:-"epoll poll select"}
@@ -240,14 +245,15 @@ wait_ready() {
 # section starts a second instance of a server, NAME-twin, to measure it side by side.
 start_server() { "start_${1//-/_}" "${2:-$1}"; }
 
-start_bare() {
+start_bare() {  # INSTANCE [MORE FLAGS...]
     local n=$1
     [ -x "$BARE_BIN" ] || { log "bare: $BARE_BIN not built (make $BARE_BIN)"; return 1; }
     PORT[$n]=$(free_port)
     taskset -c "$SERVER_CPU" "$BARE_BIN" --host 127.0.0.1 --port "${PORT[$n]}" --root "$TMP/root" \
-        >>"$TMP/$n.log" 2>&1 &
+        "${@:2}" >>"$TMP/$n.log" 2>&1 &
     PID[$n]=$!
 }
+start_bare_spin() { start_bare "$1" --spin "$BARE_SPIN"; }
 
 start_bare_uring() {
     local n=$1
@@ -572,6 +578,7 @@ idle_section() {
             medusa-uring) b=uring ;;
             medusa-py) [ "$n" -gt "$MEDUSA_PY_IDLE" ] && n=$MEDUSA_PY_IDLE; b=select ;;
             lighttpd-aa) continue ;;  # the load rows' control; lighttpd's own case has a twin
+            bare-spin) continue ;;    # an experiment of the CPU row; bare's own case covers it
             lighttpd) [ "$n" -gt $(( LIGHTTPD_CONNS - 100 )) ] && n=$(( LIGHTTPD_CONNS - 100 )); b=- ;;
             *) b=- ;;
         esac
@@ -676,6 +683,7 @@ server_label() {
         medusa-py) echo "medusa 0.5.4 (Python)" ;;
         bare) echo "bare epoll" ;;
         bare-uring) echo "bare io_uring" ;;
+        bare-spin) echo "bare epoll, $BARE_SPIN spins" ;;
         lighttpd-aa) echo "lighttpd A/A twin" ;;
         *) echo "$1" ;;
     esac
@@ -861,6 +869,34 @@ aa_verdict() {
     fi
 }
 
+# What the server's own code weighs in the CPU target's ratio, when bare and bare-spin both ran:
+# the CPU per request bare-spin adds to bare's against the user time it adds (each the median of
+# the rounds' differences: the two run back to back in a round) gives what a microsecond of user
+# time moves the ratio on this row; times WHO's user time, what the ratio would lose if WHO's own
+# code cost nothing at all.
+cpu_user_weight() {
+    local who=$1 run row=128b.bin:c50 cl uw dc du v
+    local -a dcs=() dus=()
+    [[ " $ACTIVE " == *" bare "* ]] && [[ " $ACTIVE " == *" bare-spin "* ]] || return 0
+    for run in $(seq 1 "$RUNS"); do
+        local b=${P_CPU[$row|bare|$run]:-} s=${P_CPU[$row|bare-spin|$run]:-}
+        local bk=${P_KCPU[$row|bare|$run]:-} sk=${P_KCPU[$row|bare-spin|$run]:-}
+        [ -n "$b" ] && [ -n "$s" ] && [ -n "$bk" ] && [ -n "$sk" ] || continue
+        [[ "$b$s$bk$sk" == *nan* ]] && continue
+        dcs+=("$(awk -v a="$s" -v b="$b" 'BEGIN { print a - b }')")
+        dus+=("$(awk -v a="$s" -v b="$b" -v ak="$sk" -v bk="$bk" 'BEGIN { print (a - ak) - (b - bk) }')")
+    done
+    [ "${#dcs[@]}" -gt 0 ] || return 0
+    dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
+    cl=$(m_cpu "$row" lighttpd); uw=$(m_cpuu "$row" "$who")
+    for v in "$cl" "$uw"; do [ -n "$v" ] && [ "$v" != nan ] || return 0; done
+    awk -v du="$du" -v dc="$dc" -v cl="$cl" -v uw="$uw" -v spin="$BARE_SPIN" -v who="$(server_label "$who")" \
+        -v r="$(paired "$row" bare-spin lighttpd CPU 3)" 'BEGIN {
+        printf "  - a server'"'"'s own code, measured: the bare loop with %d empty loop turns per request spends %+.2f µs of user time and %+.2f µs of CPU per request more than the bare loop (medians of the rounds'"'"' differences; %s× lighttpd by round)", spin, du, dc, r
+        if (du > 0.1) printf "; a µs of user time moves the ratio by %.3f here, and %s'"'"'s whole user time (%.2f µs) is worth %.3f of its ratio", dc / du / cl, who, uw, uw * dc / du / cl
+        printf "\n" }'
+}
+
 # One line of the Targets block: TEXT STATUS [VALUE], STATUS met|fail|none.
 target() {
     case $2 in
@@ -935,6 +971,10 @@ load_targets() {
         u=$(m_cpuu 128b.bin:c50 "$who")
         if [ -n "$parts" ] && [ -n "$cpu_w" ] && [ -n "$u" ] && [ "$cpu_w" != nan ] && [ "$u" != nan ]; then
             echo "  - made of (medians):${parts#,}; $(server_label "$who")'s kernel time alone is $(paired 128b.bin:c50 "$who" lighttpd KCPU 3 CPU)× lighttpd's CPU by round"
+        fi
+        cpu_user_weight "$who"
+        if aa_band 128b.bin:c50 CPU; then
+            printf '  - the A/A twin against lighttpd on this row: %.3f× by round, rounds %.2f–%.2f (two identical servers)\n' "$AA_MED" "$AA_LO" "$AA_HI"
         fi
     fi
 
@@ -1102,6 +1142,7 @@ report() {
             lighttpd) v="$v, $(lighttpd -v 2>&1 | awk '{ print $1 }')" ;;
             lighttpd-aa) v="$v, lighttpd-aa: a second lighttpd with the same configuration" ;;
             bare) v="$v, bare_epoll" ;;
+            bare-spin) v="$v, bare-spin: bare_epoll --spin $BARE_SPIN" ;;
             bare-uring) v="$v, bare_uring (liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null || echo '?'))" ;;
             medusa-py) v="$v, medusa-py: medusa 0.5.4 from supervisor $(dpkg-query -W -f='${Version}' supervisor 2>/dev/null || echo '?') on $("$PYTHON" -V 2>&1)" ;;
         esac

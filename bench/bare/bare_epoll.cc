@@ -8,6 +8,7 @@
 // against it on the same CPU is what its own work costs.
 //
 //   bare_epoll --port 8080 [--host 127.0.0.1] --root DIR [--sendfile-min BYTES] [--touch-pages N]
+//              [--spin N]
 //
 // Bodies of at least --sendfile-min bytes (default 8 KiB) are kept in a memfd and sent with
 // sendfile() after the head, as nginx does with `sendfile on`: for a 1 MiB reply, copying it
@@ -20,6 +21,12 @@
 // byte in each of N distinct 4 KiB pages of an array made at start-up. That is a server's memory
 // footprint per request without its instructions: what each page a request touches costs the
 // server, on a machine where the TLB is cold after every system call.
+//
+// --spin N (an experiment, the bare-spin server of bench/compare.sh; 0 by default): before each
+// reply is queued, N turns of an empty loop (a compare and a branch each, no memory touched). That
+// is a server's own work per request without its footprint: what a microsecond of user time adds
+// to the CPU per request measured under load, where a slower server also finds more requests
+// waiting at each wake-up.
 //
 // Every regular file directly inside DIR is loaded at start-up and served as /NAME with the right
 // Content-Length, so the same URLs work here and on the real servers; any other target gets a
@@ -126,8 +133,8 @@ struct connection {
 class server {
 public:
     server(const std::string& host, int port, const std::filesystem::path& root,
-           std::size_t sendfile_min, std::size_t touch_pages)
-        : touch_pages_(touch_pages), touch_(touch_pages * 4096, 0) {
+           std::size_t sendfile_min, std::size_t touch_pages, std::size_t spin)
+        : touch_pages_(touch_pages), touch_(touch_pages * 4096, 0), spin_(spin) {
         load(root, sendfile_min);
         listen_on(host, port);
         ep_ = epoll_create1(EPOLL_CLOEXEC);
@@ -245,6 +252,8 @@ private:
     }
 
     void queue_reply(connection& c, std::string_view head) {
+        // --spin: the empty asm keeps the compiler from removing or collapsing the loop.
+        for (std::size_t k = 0; k < spin_; ++k) asm volatile("");
         bare::request req = bare::read_request(head);
         c.out.push_back(&bare::pick_reply(files_, not_found_, req));
         if (!req.keep_alive) c.close_after = true;
@@ -302,6 +311,7 @@ private:
 
     std::size_t touch_pages_;
     std::vector<unsigned char> touch_;  // --touch-pages: touch_pages_ pages, one byte written in each
+    std::size_t spin_;                  // --spin: empty loop turns per request
     int listener_ = -1;
     int ep_ = -1;
     int port_ = 0;
@@ -313,7 +323,7 @@ private:
 int usage(const char* argv0) {
     std::cerr << "usage: " << argv0
               << " --port PORT [--host 127.0.0.1] --root DIR [--sendfile-min BYTES]"
-                 " [--touch-pages N]\n";
+                 " [--touch-pages N] [--spin N]\n";
     return 2;
 }
 
@@ -324,7 +334,7 @@ int main(int argc, char** argv) {
     if (!bare::parse_options(argc, argv, true, o)) return usage(argv[0]);
     signal(SIGPIPE, SIG_IGN);
     try {
-        server s(o.host, o.port, o.root, o.sendfile_min, o.touch_pages);
+        server s(o.host, o.port, o.root, o.sendfile_min, o.touch_pages, o.spin);
         std::cout << "bare_epoll listening on " << o.host << ":" << s.port() << std::endl;
         s.run();
     } catch (const std::exception& e) {

@@ -97,13 +97,15 @@ inline std::string reply_head(std::string_view server, std::string_view status, 
 }
 
 // The command line both loops take: --port PORT [--host 127.0.0.1] --root DIR, and, for
-// bare_epoll (`epoll_loop`), [--sendfile-min BYTES] [--touch-pages N]. False on anything else.
+// bare_epoll (`epoll_loop`), [--sendfile-min BYTES] [--touch-pages N] [--spin N]. False on
+// anything else.
 struct options {
     std::string host = "127.0.0.1";
     int port = -1;
     std::string root;
     std::size_t sendfile_min = 8 * 1024;
     std::size_t touch_pages = 0;  // bare_epoll --touch-pages: see bench/page_cost.sh
+    std::size_t spin = 0;         // bare_epoll --spin: see bench/compare.sh (bare-spin)
 };
 inline bool parse_options(int argc, char** argv, bool epoll_loop, options& o) {
     for (int i = 1; i < argc; ++i) {
@@ -114,6 +116,7 @@ inline bool parse_options(int argc, char** argv, bool epoll_loop, options& o) {
         else if (a == "--root") o.root = argv[++i];
         else if (a == "--sendfile-min" && epoll_loop) o.sendfile_min = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--touch-pages" && epoll_loop) o.touch_pages = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--spin" && epoll_loop) o.spin = std::strtoull(argv[++i], nullptr, 10);
         else return false;
     }
     return o.port >= 0 && !o.root.empty();
