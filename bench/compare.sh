@@ -247,7 +247,7 @@ start_server() { "start_${1//-/_}" "${2:-$1}"; }
 
 start_bare() {  # INSTANCE [MORE FLAGS...]
     local n=$1
-    [ -x "$BARE_BIN" ] || { log "bare: $BARE_BIN not built (make $BARE_BIN)"; return 1; }
+    [ -x "$BARE_BIN" ] || { log "$n: $BARE_BIN not built (make $BARE_BIN)"; return 1; }
     PORT[$n]=$(free_port)
     taskset -c "$SERVER_CPU" "$BARE_BIN" --host 127.0.0.1 --port "${PORT[$n]}" --root "$TMP/root" \
         "${@:2}" >>"$TMP/$n.log" 2>&1 &
@@ -627,7 +627,12 @@ done
 # round and the report gives their median (P_* below).
 ROUND_ORDER=""
 for s in medusa lighttpd medusa-uring lighttpd-aa; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
-for s in $ACTIVE; do [[ " $ROUND_ORDER " == *" $s "* ]] || ROUND_ORDER="$ROUND_ORDER $s"; done
+# bare-spin runs right after bare: the CPU target takes their difference round by round.
+for s in $ACTIVE; do
+    [ "$s" = bare-spin ] && [[ " $ACTIVE " == *" bare "* ]] && continue
+    [[ " $ROUND_ORDER " == *" $s "* ]] || ROUND_ORDER="$ROUND_ORDER $s"
+    [ "$s" = bare ] && [[ " $ACTIVE " == *" bare-spin "* ]] && ROUND_ORDER="$ROUND_ORDER bare-spin"
+done
 round_order() {  # RUN -> the servers in the order that round runs them
     if [ $(( $1 % 2 )) = 1 ]; then echo $ROUND_ORDER; else echo $ROUND_ORDER | tr ' ' '\n' | tac | tr '\n' ' '; fi
 }
@@ -838,6 +843,7 @@ aa_band() {
     AA_MED=$(median "${rs[@]}")
     AA_LO=$(printf '%s\n' "${rs[@]}" | sort -g | head -1)
     AA_HI=$(printf '%s\n' "${rs[@]}" | sort -g | tail -1)
+    AA_MIN=$AA_LO AA_MAX=$AA_HI  # the rounds as measured, before the band is made symmetric
     read -r AA_LO AA_HI < <(awk -v lo="$AA_LO" -v hi="$AA_HI" 'BEGIN {
         l = lo; h = hi
         if (hi > 0 && 1 / hi < l) l = 1 / hi
@@ -871,7 +877,7 @@ aa_verdict() {
 
 # What the server's own code weighs in the CPU target's ratio, when bare and bare-spin both ran:
 # the CPU per request bare-spin adds to bare's against the user time it adds (each the median of
-# the rounds' differences: the two run back to back in a round) gives what a microsecond of user
+# the rounds' differences: bare-spin runs right after bare in every round, see ROUND_ORDER) gives what a microsecond of user
 # time moves the ratio on this row; times WHO's user time, what the ratio would lose if WHO's own
 # code cost nothing at all.
 cpu_user_weight() {
@@ -890,9 +896,10 @@ cpu_user_weight() {
     dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
     cl=$(m_cpu "$row" lighttpd); uw=$(m_cpuu "$row" "$who")
     for v in "$cl" "$uw"; do [ -n "$v" ] && [ "$v" != nan ] || return 0; done
+    ge 0 "$cl" && return 0  # no CPU measured for lighttpd: nothing to divide by
     awk -v du="$du" -v dc="$dc" -v cl="$cl" -v uw="$uw" -v spin="$BARE_SPIN" -v who="$(server_label "$who")" \
         -v r="$(paired "$row" bare-spin lighttpd CPU 3)" 'BEGIN {
-        printf "  - a server'"'"'s own code, measured: the bare loop with %d empty loop turns per request spends %+.2f µs of user time and %+.2f µs of CPU per request more than the bare loop (medians of the rounds'"'"' differences; %s× lighttpd by round)", spin, du, dc, r
+        printf "  - a server'"'"'s own code, measured: the bare loop with %d empty loop turns per request spends %+.2f µs of user time and %+.2f µs of CPU per request against the bare loop (medians of the rounds'"'"' differences; %s× lighttpd by round)", spin, du, dc, r
         if (du > 0.1) printf "; a µs of user time moves the ratio by %.3f here, and %s'"'"'s whole user time (%.2f µs) is worth %.3f of its ratio", dc / du / cl, who, uw, uw * dc / du / cl
         printf "\n" }'
 }
@@ -974,7 +981,7 @@ load_targets() {
         fi
         cpu_user_weight "$who"
         if aa_band 128b.bin:c50 CPU; then
-            printf '  - the A/A twin against lighttpd on this row: %.3f× by round, rounds %.2f–%.2f (two identical servers)\n' "$AA_MED" "$AA_LO" "$AA_HI"
+            printf '  - the A/A twin against lighttpd on this row: %.3f× by round, rounds %.2f–%.2f (two identical servers)\n' "$AA_MED" "$AA_MIN" "$AA_MAX"
         fi
     fi
 
