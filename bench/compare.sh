@@ -850,12 +850,50 @@ aa_band() {
         if (lo > 0 && 1 / lo > h) h = 1 / lo
         printf "%.6f %.6f\n", l, h }')
 }
-# A shortfall RATIO on ROW / METRIC against the A/A control: " [A/A 1.004×, rounds 0.97–1.03:
-# within]" when lighttpd against itself has measured as far from 1 (a ratio below 1 for req/s
-# no lower than the control's lowest round, above 1 for p99 no higher than its highest), with
-# "beyond" otherwise; " [A/A: no control]" when the control has no round on that row.
+# sign_test K N: the two-sided sign test's p for K of N rounds on one side of a line (each side
+# equally likely when the two servers are equal): how often chance alone puts that many rounds,
+# or more, on one side.
+sign_test() {
+    awk -v k="$1" -v n="$2" 'BEGIN {
+        if (n == 0) { print "1.000"; exit }
+        m = (k > n - k) ? k : n - k; t = 0; c = 1
+        for (i = 0; i <= n; i++) { if (i >= m) t += c; c = c * (n - i) / (i + 1) }
+        p = 2 * t / 2 ^ n; if (p > 1) p = 1
+        printf "%.3f", p }'
+}
+# rounds_past ROW SERVER METRIC LIMIT above|below -> "K N": of the N rounds with SERVER's METRIC
+# ratio to lighttpd's on ROW, K are past LIMIT on that side (a round exactly at LIMIT is left out).
+rounds_past() {
+    local v k=0 n=0
+    for v in $(round_ratios "$1" "$2" lighttpd "$3"); do
+        [ "$v" = "—" ] && continue
+        awk -v a="$v" -v l="$4" 'BEGIN { exit !(a == l) }' && continue
+        n=$(( n + 1 ))
+        if [ "$5" = above ]; then ge "$v" "$4" && k=$(( k + 1 ))
+        else ge "$4" "$v" && k=$(( k + 1 ))
+        fi
+    done
+    echo "$k $n"
+}
+# The rounds behind a median past LIMIT: " [past in K of N rounds, sign test p P]", with
+# ": consistent" when p < 0.05 (the rounds agree, not just their median).
+sign_note() {  # ROW SERVER METRIC LIMIT above|below WORD
+    local k n p
+    read -r k n < <(rounds_past "$1" "$2" "$3" "$4" "$5")
+    [ "$n" -gt 0 ] || return 0
+    p=$(sign_test "$k" "$n")
+    printf ' [%s in %d of %d rounds, sign test p %s%s]' "$6" "$k" "$n" "$p" "$(ge 0.05 "$p" && [ "$p" != 0.050 ] && echo ": consistent")"
+}
+# A shortfall RATIO on ROW / METRIC (RPS or P99) of the caller's server ($who) against lighttpd,
+# against the A/A control: " [A/A 1.004×, rounds 0.97–1.03: within]" when lighttpd against itself
+# has measured as far from 1 (a ratio below 1 for req/s no lower than the control's lowest round,
+# above 1 for p99 no higher than its highest), with "beyond" otherwise; " [A/A: no control]" when
+# the control has no round on that row. Then the sign test of the server's own rounds (sign_note).
 aa_note() {
     local row=$1 m=$2 r=$3 where
+    if [ "$m" = P99 ]; then sign_note "$row" "$who" P99 1 above over
+    else sign_note "$row" "$who" "$m" 1 below short
+    fi
     [[ " $ACTIVE " == *" lighttpd-aa "* ]] || return 0
     aa_band "$row" "$m" || { printf ' [A/A: no control]'; return 0; }
     if [ "$m" = P99 ]; then ge "$AA_HI" "$r" && where=within || where=beyond
@@ -869,6 +907,8 @@ aa_verdict() {
     local errors='(^|[^0-9])[1-9][0-9]* errors'
     if [[ $1 == *": beyond]"* ]] || [[ $1 =~ $errors ]]; then
         echo "; a shortfall beyond the A/A control's spread"
+    elif [[ $1 == *": consistent]"* ]]; then
+        echo "; within the A/A control's spread, but a shortfall the rounds agree on (sign test p < 0.05)"
     elif [[ $1 == *"no control]"* ]] || [[ $1 == *"not read"* ]]; then
         echo "; a shortfall the A/A control does not cover"
     else echo "; every shortfall within the A/A control's spread: parity as far as this machine can tell"
@@ -877,9 +917,9 @@ aa_verdict() {
 
 # What the server's own code weighs in the CPU target's ratio, when bare and bare-spin both ran:
 # the CPU per request bare-spin adds to bare's against the user time it adds (each the median of
-# the rounds' differences: bare-spin runs right after bare in every round, see ROUND_ORDER) gives what a microsecond of user
-# time moves the ratio on this row; times WHO's user time, what the ratio would lose if WHO's own
-# code cost nothing at all.
+# the rounds' differences: bare-spin runs right after bare in every round, see ROUND_ORDER) gives
+# what a microsecond of user time moves the ratio on this row; times WHO's user time, what the
+# ratio would lose if WHO's own code cost nothing at all.
 cpu_user_weight() {
     local who=$1 run row=128b.bin:c50 cl uw dc du v
     local -a dcs=() dus=()
@@ -954,8 +994,8 @@ load_targets() {
     cpu_w=$(m_cpu 128b.bin:c50 "$who"); cpu_l=$(m_cpu 128b.bin:c50 lighttpd)
     if [ -n "$cpu_w" ] && [ -n "$cpu_l" ] && [ "$cpu_w" != nan ] && [ "$cpu_l" != nan ]; then
         r=$(paired 128b.bin:c50 "$who" lighttpd CPU 3)
-        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" met "${r}× by round; medians $cpu_w / $cpu_l µs"
-        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" fail "${r}× by round; medians $cpu_w / $cpu_l µs"
+        if ge 0.8 "$r"; then target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" met "${r}× by round; medians $cpu_w / $cpu_l µs$(sign_note 128b.bin:c50 "$who" CPU 0.8 below under)"
+        else target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" fail "${r}× by round; medians $cpu_w / $cpu_l µs$(sign_note 128b.bin:c50 "$who" CPU 0.8 above over)"
         fi
     else
         target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" none "row 128b.bin c50 without medusa and lighttpd"
