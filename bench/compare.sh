@@ -888,7 +888,8 @@ sign_note() {  # ROW SERVER METRIC LIMIT above|below WORD
 # against the A/A control: " [A/A 1.004×, rounds 0.97–1.03: within]" when lighttpd against itself
 # has measured as far from 1 (a ratio below 1 for req/s no lower than the control's lowest round,
 # above 1 for p99 no higher than its highest), with "beyond" otherwise; " [A/A: no control]" when
-# the control has no round on that row. Then the sign test of the server's own rounds (sign_note).
+# the control has no round on that row. The sign test of the server's own rounds (sign_note)
+# comes first, and prints with or without the control.
 aa_note() {
     local row=$1 m=$2 r=$3 where
     if [ "$m" = P99 ]; then sign_note "$row" "$who" P99 1 above over
@@ -908,7 +909,10 @@ aa_verdict() {
     if [[ $1 == *": beyond]"* ]] || [[ $1 =~ $errors ]]; then
         echo "; a shortfall beyond the A/A control's spread"
     elif [[ $1 == *": consistent]"* ]]; then
-        echo "; within the A/A control's spread, but a shortfall the rounds agree on (sign test p < 0.05)"
+        if [[ $1 == *"no control]"* ]] || [[ $1 == *"not read"* ]]; then
+            echo "; a shortfall the rounds agree on (sign test p < 0.05) that the A/A control does not cover"
+        else echo "; within the A/A control's spread, but a shortfall the rounds agree on (sign test p < 0.05)"
+        fi
     elif [[ $1 == *"no control]"* ]] || [[ $1 == *"not read"* ]]; then
         echo "; a shortfall the A/A control does not cover"
     else echo "; every shortfall within the A/A control's spread: parity as far as this machine can tell"
