@@ -638,7 +638,7 @@ round_order() {  # RUN -> the servers in the order that round runs them
 }
 
 # V_*: every run's value of a cell, for its median; P_*[ROW|SERVER|RUN]: the same by round.
-declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() V_CPUU=() V_KCPU=() P_RPS=() P_P99=() P_CPU=() P_KCPU=()
+declare -A V_RPS=() V_P99=() V_ERR=() V_CPU=() V_CPUU=() V_KCPU=() P_RPS=() P_P99=() P_CPU=() P_CPUU=() P_KCPU=()
 DEAD=""
 for row in $ROWS; do
     file=${row%%:*}; load=${row#*:}
@@ -652,7 +652,7 @@ for row in $ROWS; do
             V_ERR[$key]=$(( ${V_ERR[$key]:-0} + R_ERR ))
             V_CPU[$key]="${V_CPU[$key]:-} $R_CPU"
             V_CPUU[$key]="${V_CPUU[$key]:-} $R_CPUU"
-            P_RPS[$key|$run]=$R_RPS; P_P99[$key|$run]=$R_P99; P_CPU[$key|$run]=$R_CPU
+            P_RPS[$key|$run]=$R_RPS; P_P99[$key|$run]=$R_P99; P_CPU[$key|$run]=$R_CPU; P_CPUU[$key|$run]=$R_CPUU
             V_KCPU[$key]="${V_KCPU[$key]:-} $R_CPUK"
             P_KCPU[$key|$run]=$R_CPUK
             log "$file $load run $run/$RUNS $s: $R_RPS req/s, p99 $R_P99 ms, $R_ERR errors, $R_CPU us/req"
@@ -882,7 +882,8 @@ sign_note() {  # ROW SERVER METRIC LIMIT above|below WORD
     read -r k n < <(rounds_past "$1" "$2" "$3" "$4" "$5")
     [ "$n" -gt 0 ] || return 0
     p=$(sign_test "$k" "$n")
-    printf ' [%s in %d of %d rounds, sign test p %s%s]' "$6" "$k" "$n" "$p" "$(ge 0.05 "$p" && [ "$p" != 0.050 ] && echo ": consistent")"
+    printf ' [%s in %d of %d rounds, sign test p %s%s]' "$6" "$k" "$n" "$p" \
+        "$(awk -v p="$p" 'BEGIN { if (p < 0.05) print ": consistent" }')"
 }
 # A shortfall RATIO on ROW / METRIC (RPS or P99) of the caller's server ($who) against lighttpd,
 # against the A/A control: " [A/A 1.004×, rounds 0.97–1.03: within]" when lighttpd against itself
@@ -925,16 +926,16 @@ aa_verdict() {
 # what a microsecond of user time moves the ratio on this row; times WHO's user time, what the
 # ratio would lose if WHO's own code cost nothing at all.
 cpu_user_weight() {
-    local who=$1 run row=128b.bin:c50 cl uw dc du v
+    local who=$1 run row=128b.bin:c50 cl uw dc du v b s bu su
     local -a dcs=() dus=()
     [[ " $ACTIVE " == *" bare "* ]] && [[ " $ACTIVE " == *" bare-spin "* ]] || return 0
     for run in $(seq 1 "$RUNS"); do
-        local b=${P_CPU[$row|bare|$run]:-} s=${P_CPU[$row|bare-spin|$run]:-}
-        local bk=${P_KCPU[$row|bare|$run]:-} sk=${P_KCPU[$row|bare-spin|$run]:-}
-        [ -n "$b" ] && [ -n "$s" ] && [ -n "$bk" ] && [ -n "$sk" ] || continue
-        [[ "$b$s$bk$sk" == *nan* ]] && continue
+        b=${P_CPU[$row|bare|$run]:-} s=${P_CPU[$row|bare-spin|$run]:-}
+        bu=${P_CPUU[$row|bare|$run]:-} su=${P_CPUU[$row|bare-spin|$run]:-}
+        [ -n "$b" ] && [ -n "$s" ] && [ -n "$bu" ] && [ -n "$su" ] || continue
+        [[ "$b$s$bu$su" == *nan* ]] && continue
         dcs+=("$(awk -v a="$s" -v b="$b" 'BEGIN { print a - b }')")
-        dus+=("$(awk -v a="$s" -v b="$b" -v ak="$sk" -v bk="$bk" 'BEGIN { print (a - ak) - (b - bk) }')")
+        dus+=("$(awk -v a="$su" -v b="$bu" 'BEGIN { print a - b }')")
     done
     [ "${#dcs[@]}" -gt 0 ] || return 0
     dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
