@@ -231,13 +231,16 @@ bool uring_poller::ready_now(const fd_state& s) const {
 // The poll a stream socket needs beside its read: POLLOUT after its owner's own system call
 // found the socket full; else, when it only writes, a watch for the hang-up (a poll for no
 // event still reports POLLHUP and POLLERR, as epoll would), since no read will see the peer go.
+// Not while a send of ours is in flight: its completion brings the error, and a reply to a
+// client that sends nothing after its request (whose channel stops reading) would otherwise
+// arm a watch and cancel it at the close, two operations per connection.
 bool uring_poller::stream_poll(const fd_state& s, uint32_t& mask) const {
     if (s.want_write && s.await_pollout) {
         mask = POLLOUT;
         return true;
     }
     mask = 0;
-    return !s.want_read && s.want_write;
+    return !s.want_read && s.want_write && !s.send_busy;
 }
 
 void uring_poller::arm(int fd, fd_state& s) {

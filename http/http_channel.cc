@@ -172,6 +172,12 @@ bool http_channel::readable() {
     // unframed in it until their turn), and an end of file or reset closes the channel.
     if (phase_ == phase::waiting && reading_paused() && current_ && current_->on_close_)
         return ac_in_buffer().size() < ac_in_buffer_size;
+    // The last reply is on its way to a client that said it sends nothing after its request
+    // (HTTP/1.0 without keep-alive, "Connection: close"): nothing is read until the reply is out.
+    // begin_linger() then looks (FIONREAD) and reads only if the client sent more after all. A
+    // client that goes away meanwhile fails the send, which closes the channel. (On io_uring a
+    // read armed here would be one more operation per connection, then a cancel at the close.)
+    if (phase_ == phase::closing && client_closes_ && !lingering_) return false;
     return async_chat::readable();
 }
 
@@ -628,6 +634,7 @@ void http_channel::begin_linger() {
     }
     lingering_ = true;
     enter_closing();
+    update_interest();  // reading again (readable() held it off while the reply went out)
     std::weak_ptr<dispatcher> weak = weak_from_this();
     linger_timer_ = map().call_later(linger_time, [weak] {
         auto self = weak.lock();
