@@ -228,38 +228,22 @@ bool uring_poller::ready_now(const fd_state& s) const {
     return s.revents != 0;
 }
 
-// The poll a stream socket needs beside its read: POLLOUT after its owner's own system call
-// found the socket full; else, when it only writes, a watch for the hang-up (a poll for no
-// event still reports POLLHUP and POLLERR, as epoll would), since no read will see the peer go.
-// Not while a send of ours is in flight: its completion brings the error, and a reply to a
-// client that sends nothing after its request (whose channel stops reading) would otherwise
-// arm a watch and cancel it at the close, two operations per connection.
-bool uring_poller::stream_poll(const fd_state& s, uint32_t& mask) const {
-    if (s.want_write && s.await_pollout) {
-        mask = POLLOUT;
-        return true;
-    }
-    mask = 0;
-    return !s.want_read && s.want_write && !s.send_busy;
-}
-
 void uring_poller::arm(int fd, fd_state& s) {
     if (s.stream) {
-        uint32_t mask = 0;
-        if (stream_poll(s, mask) && s.revents == 0) {
-            if (!s.poll_armed) {
-                io_uring_sqe* e = sqe();
-                io_uring_prep_poll_add(e, fd, mask);
-                io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_poll));
-            } else if (mask != s.poll_mask) {
-                // The hang-up watch becomes a wait for room (or back): change it in place.
-                io_uring_sqe* e = sqe();
-                io_uring_prep_poll_update(e, user_data(fd, s.gen, op_poll), user_data(fd, s.gen, op_poll),
-                                          mask, IORING_POLL_UPDATE_EVENTS);
-                io_uring_sqe_set_data64(e, op_ignore);
-            }
+        // Beside its read, a stream socket needs a poll only for POLLOUT, after its owner's own
+        // system call found the socket full (whose completion reports POLLHUP and POLLERR too).
+        // No other: one that only writes learns of the peer's end from its sends, as a select()
+        // loop's channel does: a send in flight completes with the error, and one that can go
+        // now is told so at once and meets it. (A poll for no event, armed as a hang-up watch
+        // whenever a socket only wrote, cost a reply to a client that sends nothing after its
+        // request, whose channel stops reading, 2.3 more operations and 2.9 more io_uring_enter
+        // calls per connection for a 1 MiB file, and 50% more CPU.)
+        if (s.want_write && s.await_pollout && s.revents == 0 && !s.poll_armed) {
+            io_uring_sqe* e = sqe();
+            io_uring_prep_poll_add(e, fd, POLLOUT);
+            io_uring_sqe_set_data64(e, user_data(fd, s.gen, op_poll));
             s.poll_armed = true;
-            s.poll_mask = mask;
+            s.poll_mask = POLLOUT;
         }
         if (!s.want_read || s.recv_armed || input_waiting(s))
             return;
@@ -327,7 +311,7 @@ void uring_poller::wait(int timeout_ms, std::vector<ready_event>& out) {
                 ev.hangup = true;
             }
             if (!s.want_read && s.revents != 0) {
-                // The hang-up watch of a channel that only writes (a reading one learns of the
+                // The POLLOUT wait of a channel that only writes (a reading one learns of the
                 // end from its read, after the bytes before it).
                 ev.hangup = ev.hangup || (s.revents & (POLLHUP | POLLNVAL)) != 0;
                 ev.expt = (s.revents & POLLERR) != 0;

@@ -22,7 +22,8 @@
 //     writable event: a peer that does not read holds one send, never an unbounded queue.
 //     A send that the kernel completes in part is continued from where it stopped.
 //   - errors and end of file arrive with the completions and are given to the next recv() or
-//     send(), as the system call would have returned them.
+//     send(), as the system call would have returned them. A socket that only writes is not
+//     watched for a hang-up (as on select): it learns of the peer's end from its send.
 // Every other descriptor (listeners, connects in progress, pipes, the trigger's eventfd, files)
 // is watched with one-shot poll requests, re-armed each pass while the interest lasts, which
 // gives select's and epoll's level-triggered behaviour.
@@ -159,7 +160,6 @@ private:
     void complete(const io_uring_cqe& c);
     void reap();
     void submit_all();
-    bool stream_poll(const fd_state& s, uint32_t& mask) const;
     bool ready_now(const fd_state& s) const;
     static bool input_waiting(const fd_state& s) {
         return s.stash_buf >= 0 || s.eof || s.recv_error != 0 || s.nobufs;
