@@ -173,11 +173,16 @@ bool http_channel::readable() {
     if (phase_ == phase::waiting && reading_paused() && current_ && current_->on_close_)
         return ac_in_buffer().size() < ac_in_buffer_size;
     // The last reply is on its way to a client that said it sends nothing after its request
-    // (HTTP/1.0 without keep-alive, "Connection: close"): nothing is read until the reply is out.
-    // begin_linger() then looks (FIONREAD) and reads only if the client sent more after all. A
-    // client that goes away meanwhile fails the send, which closes the channel. (On io_uring a
-    // read armed here would be one more operation per connection, then a cancel at the close.)
-    if (phase_ == phase::closing && client_closes_ && !lingering_) return false;
+    // (HTTP/1.0 without keep-alive, "Connection: close"): nothing is read while the reply goes
+    // out. begin_linger() then looks (FIONREAD) and reads only if the client sent more after
+    // all. A client that goes away meanwhile fails a send, which closes the channel. (On
+    // io_uring a read armed here would be one more operation per connection, then a cancel at
+    // the close.) Not while the reply is stalled (a script's output not ready: no send would
+    // meet the client's going) or the request asked to hear of a close (on_close: a script to
+    // kill at once): then the socket stays watched, its end of file seen as it comes.
+    if (phase_ == phase::closing && client_closes_ && !lingering_ && async_chat::writable() &&
+        !(current_ && current_->on_close_))
+        return false;
     return async_chat::readable();
 }
 

@@ -152,6 +152,9 @@ protected:
         return false;
     }
 
+    // The client reads the reply's head and first line, then goes; the script must be killed.
+    void disconnect_during_the_reply(const std::string& request);
+
     bool wait_log(const std::string& text) {
         auto end = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < end) {
@@ -444,11 +447,13 @@ TEST_F(CgiHandler, ClientDisconnectWithAPipelinedRequestKillsTheScript) {
     EXPECT_EQ(long_cgi_->disconnects.as_long(), 1);
 }
 
-TEST_F(CgiHandler, ClientDisconnectDuringTheReplyKillsTheScript) {
+// The client goes away after the head and the first line of a reply whose script then sleeps;
+// the channel, with nothing it can send, still watches the socket (on_close) and kills it.
+void CgiHandler::disconnect_during_the_reply(const std::string& request) {
     pid_t pid;
     {
         client c(port_);
-        c.send("GET /long/headsleep HTTP/1.1\r\nHost: x\r\n\r\n");
+        c.send(request);
         // The head and the first line are out; the script sleeps.
         std::string got;
         char b[4096];
@@ -463,6 +468,21 @@ TEST_F(CgiHandler, ClientDisconnectDuringTheReplyKillsTheScript) {
     EXPECT_TRUE(medusa::cgi::testing::wait_gone(pid, 10s));
     EXPECT_EQ(long_cgi_->disconnects.as_long(), 1);
     EXPECT_EQ(long_cgi_->timeouts.as_long(), 0);
+}
+
+TEST_F(CgiHandler, ClientDisconnectDuringTheReplyKillsTheScript) {
+    disconnect_during_the_reply("GET /long/headsleep HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+// The same when the reply is the connection's last (the client said it sends nothing after
+// its request): the channel has stopped reading for more requests, not for the close.
+TEST_F(CgiHandler, ClientDisconnectDuringTheLastReplyKillsTheScript) {
+    disconnect_during_the_reply("GET /long/headsleep HTTP/1.0\r\n\r\n");
+}
+
+TEST_F(CgiHandler, ClientDisconnectDuringAClosingReplyKillsTheScript) {
+    disconnect_during_the_reply(
+        "GET /long/headsleep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 }
 
 TEST_F(CgiHandler, NonReadingClientKeepsMemoryBounded) {
