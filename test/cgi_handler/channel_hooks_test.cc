@@ -43,19 +43,29 @@ public:
         if (!answer) return;
         r->set("Content-Type", "text/plain");
         r->set("Content-Length", uint64_t(text_.size()));
-        r->push(text_);
+        if (stall) {
+            // The head goes out; the body waits for a producer that never has anything.
+            r->push(std::make_unique<stalled>());
+        } else {
+            r->push(text_);
+        }
         r->done();
     }
 
     bool answer = true;    // answer in handle_request (else never)
     bool collect = false;  // collect the body
     bool watch = false;    // on_close sets `closed`
+    bool stall = false;    // the body is a producer that is never ready
     std::atomic<bool> closed{false};
     std::atomic<uint64_t> body_bytes{0};
     std::atomic<bool> body_ended{false};
     std::atomic<int> redirects{-1};
 
 private:
+    struct stalled : medusa::producer {
+        std::string more() override { return {}; }
+        bool ready() const override { return false; }
+    };
     struct counter : medusa::http::collector {
         explicit counter(test_handler& h) : h_(h) {}
         void collect_incoming_data(std::string_view d) override { h_.body_bytes += d.size(); }
@@ -182,6 +192,23 @@ TEST_F(ChannelHooks, OnCloseDoesNotRunOnceTheReplyIsOut) {
     }
     EXPECT_TRUE(wait_for(a_->closed));
     EXPECT_FALSE(c_->closed);
+}
+
+// The reply is queued (its head sent) and the client said it sends nothing after its request,
+// but the body stalls: the channel still watches the socket, and the client's going runs the
+// callback at once (a script's reply to an HTTP/1.0 client, stalled on its output).
+TEST_F(ChannelHooks, OnCloseRunsWhenTheClientLeavesAStalledLastReply) {
+    a_->watch = true;
+    a_->stall = true;
+    start();
+    {
+        client c(port_);
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        reply r = c.read_reply(/*head_only=*/true);
+        EXPECT_EQ(r.code(), 200);
+        EXPECT_FALSE(a_->closed);
+    }
+    EXPECT_TRUE(wait_for(a_->closed, 3s));
 }
 
 // --- redispatch -------------------------------------------------------------------------------
