@@ -234,10 +234,9 @@ void uring_poller::arm(int fd, fd_state& s) {
         // system call found the socket full (whose completion reports POLLHUP and POLLERR too).
         // No other: one that only writes learns of the peer's end from its sends, as a select()
         // loop's channel does: a send in flight completes with the error, and one that can go
-        // now is told so at once and meets it. (A poll for no event, armed as a hang-up watch
-        // whenever a socket only wrote, cost a reply to a client that sends nothing after its
-        // request, whose channel stops reading, 2.3 more operations and 2.9 more io_uring_enter
-        // calls per connection for a 1 MiB file, and 50% more CPU.)
+        // now is told so at once and meets it. (A hang-up watch, a poll for no event, was armed,
+        // updated and cancelled for every reply sent in turns to a client whose channel had
+        // stopped reading: bench/README, "A ninth look".)
         if (s.want_write && s.await_pollout && s.revents == 0 && !s.poll_armed) {
             io_uring_sqe* e = sqe();
             io_uring_prep_poll_add(e, fd, POLLOUT);

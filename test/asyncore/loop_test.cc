@@ -2,7 +2,6 @@
 // non-blocking connect, closing channels from inside handlers, reused descriptors, count=,
 // handler exceptions, SIGPIPE, FD_SETSIZE, hang-ups and the update_interest rule.
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -586,19 +585,7 @@ TEST_P(loop_suite, write_only_channel_hears_hangup_from_its_send) {
 // Over TCP the first send to a closed peer is taken (the peer's reset comes back for it), the
 // next one fails.
 TEST_P(loop_suite, write_only_tcp_channel_hears_the_reset_from_its_sends) {
-    int lst = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(lst, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    ASSERT_EQ(::bind(lst, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    ASSERT_EQ(::listen(lst, 1), 0);
-    ASSERT_EQ(::getsockname(lst, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-    int peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_EQ(::connect(peer, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    int fd = ::accept4(lst, nullptr, nullptr, SOCK_CLOEXEC);
-    ::close(lst);
+    auto [fd, peer] = chat_test::tcp_pair();
     ASSERT_GE(fd, 0);
     ::close(peer);
     auto w = make<steady_writer>(m, fd);
