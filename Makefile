@@ -162,9 +162,16 @@ $(BUILD)/bin/bare_uring: bench/bare/bare_uring.cc bench/bare/bare_http.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $< -o $@ -luring
 
+# medusa's loop and async_chat with a fixed reply and no HTTP layer: the framework's own floor
+# (servers chat-fixed and chat-fixed-uring, not in the default set).
+$(BUILD)/bin/chat_fixed: $(BUILD)/obj/bench/servers/chat_fixed.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 bench-compare: DEB_PACKAGES += liburing-dev
 bench-compare: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll $(BUILD)/bin/bare_uring
+	@$(MAKE) --no-print-directory $(BUILD)/bin/medusa-demo $(BUILD)/bin/bare_epoll $(BUILD)/bin/bare_uring \
+		$(BUILD)/bin/chat_fixed
 	@BUILD=$(BUILD) bench/compare.sh
 
 # Instructions per request under callgrind (bench/instructions.sh): medusa-demo and bare_epoll

@@ -22,7 +22,10 @@
 #                       control: what two identical servers measure apart, row by row). Not in
 #                       the default: bare-spin, bare_epoll --spin BARE_SPIN, the bare loop made
 #                       to spend about medusa-demo's user time per request and nothing else (what
-#                       the CPU target's figure owes to a server's own code; see its target line)
+#                       the CPU target's figure owes to a server's own code; see its target line);
+#                       chat-fixed and chat-fixed-uring, bench/servers/chat_fixed.cc: medusa's loop
+#                       and async_chat answering each head with a prebuilt reply, no HTTP layer
+#                       (the framework's own floor; the CPU target's "for scale" line)
 #   BARE_SPIN=2000      empty loop turns per request for bare-spin
 #   MEDUSA_BACKEND=epoll                   --backend for medusa-demo (select|poll|epoll|uring)
 #   MEDUSA_ARGS=""                         more flags for medusa-demo (after the script's own)
@@ -98,6 +101,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 MEDUSA_BIN=${MEDUSA_BIN:-$BUILD/bin/medusa-demo}
 BARE_BIN=${BARE_BIN:-$BUILD/bin/bare_epoll}
 BARE_URING_BIN=${BARE_URING_BIN:-$BUILD/bin/bare_uring}
+CHAT_FIXED_BIN=${CHAT_FIXED_BIN:-$BUILD/bin/chat_fixed}
 BARE_SPIN=${BARE_SPIN:-2000}
 PYTHON=${PYTHON:-/usr/bin/python3}
 IDLE=${IDLE:-1}
@@ -263,6 +267,17 @@ start_bare_uring() {
         --root "$TMP/root" >>"$TMP/$n.log" 2>&1 &
     PID[$n]=$!
 }
+
+# medusa's framework with no HTTP layer (bench/servers/chat_fixed.cc), on epoll and io_uring.
+start_chat_fixed() {  # INSTANCE [BACKEND]
+    local n=$1
+    [ -x "$CHAT_FIXED_BIN" ] || { log "$n: $CHAT_FIXED_BIN not built (make $CHAT_FIXED_BIN)"; return 1; }
+    PORT[$n]=$(free_port)
+    taskset -c "$SERVER_CPU" "$CHAT_FIXED_BIN" --host 127.0.0.1 --port "${PORT[$n]}" \
+        --root "$TMP/root" --backend "${2:-epoll}" >>"$TMP/$n.log" 2>&1 &
+    PID[$n]=$!
+}
+start_chat_fixed_uring() { start_chat_fixed "$1" uring; }
 
 # medusa-demo's flags beyond address, root and backend, from what its --help offers: no access
 # log (the peers have theirs off; MEDUSA_LOG=1 keeps it), no chat server (its fixed default port
@@ -578,7 +593,7 @@ idle_section() {
             medusa-uring) b=uring ;;
             medusa-py) [ "$n" -gt "$MEDUSA_PY_IDLE" ] && n=$MEDUSA_PY_IDLE; b=select ;;
             lighttpd-aa) continue ;;  # the load rows' control; lighttpd's own case has a twin
-            bare-spin) continue ;;    # an experiment of the CPU row; bare's own case covers it
+            bare-spin|chat-fixed|chat-fixed-uring) continue ;;  # experiments of the CPU row
             lighttpd) [ "$n" -gt $(( LIGHTTPD_CONNS - 100 )) ] && n=$(( LIGHTTPD_CONNS - 100 )); b=- ;;
             *) b=- ;;
         esac
@@ -689,6 +704,8 @@ server_label() {
         bare) echo "bare epoll" ;;
         bare-uring) echo "bare io_uring" ;;
         bare-spin) echo "bare epoll, $BARE_SPIN spins" ;;
+        chat-fixed) echo "medusa loop, no HTTP" ;;
+        chat-fixed-uring) echo "medusa loop, no HTTP, io_uring" ;;
         lighttpd-aa) echo "lighttpd A/A twin" ;;
         *) echo "$1" ;;
     esac
@@ -1006,10 +1023,11 @@ load_targets() {
         target "server CPU per request at 128 B / 50 conns ≤ 0.8× lighttpd's$tag" none "row 128b.bin c50 without medusa and lighttpd"
     fi
     # The ceilings on the same row, for scale: what a loop with no library costs, per kernel
-    # interface (the target asks medusa-demo to be near or below them).
+    # interface (the target asks medusa-demo to be near or below them), and, when they ran, what
+    # medusa's own loop costs with no HTTP layer (chat-fixed: the floor under medusa-demo).
     if [ -n "$cpu_l" ] && [ "$cpu_l" != nan ]; then
         local ceil=""
-        for k in bare bare-uring; do
+        for k in bare bare-uring chat-fixed chat-fixed-uring; do
             v=$(m_cpu 128b.bin:c50 "$k")
             [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(paired 128b.bin:c50 "$k" lighttpd CPU 3)×"
         done
@@ -1017,7 +1035,7 @@ load_targets() {
         # Split into user and kernel time: the kernel's part is the floor below which no code of
         # the server's own can bring it.
         local parts="" k u
-        for k in "$who" lighttpd bare bare-uring; do
+        for k in "$who" lighttpd bare bare-uring chat-fixed chat-fixed-uring; do
             [ "$(cpu_parts 128b.bin:c50 "$k")" = "—" ] || parts="$parts, $(server_label "$k") $(cpu_parts 128b.bin:c50 "$k")"
         done
         u=$(m_cpuu 128b.bin:c50 "$who")
@@ -1195,6 +1213,8 @@ report() {
             lighttpd-aa) v="$v, lighttpd-aa: a second lighttpd with the same configuration" ;;
             bare) v="$v, bare_epoll" ;;
             bare-spin) v="$v, bare-spin: bare_epoll --spin $BARE_SPIN" ;;
+            chat-fixed) v="$v, chat-fixed: chat_fixed --backend epoll" ;;
+            chat-fixed-uring) v="$v, chat-fixed-uring: chat_fixed --backend uring" ;;
             bare-uring) v="$v, bare_uring (liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null || echo '?'))" ;;
             medusa-py) v="$v, medusa-py: medusa 0.5.4 from supervisor $(dpkg-query -W -f='${Version}' supervisor 2>/dev/null || echo '?') on $("$PYTHON" -V 2>&1)" ;;
         esac
