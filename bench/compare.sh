@@ -640,8 +640,11 @@ done
 # round runs the whole order backwards: each medusa-demo run has its lighttpd run right next to
 # it, before it in one round and after it in the next. The ratios against a peer are taken per
 # round and the report gives their median (P_* below).
+# medusa's framework with no HTTP layer runs right next to the medusa-demo flavour it is the floor
+# of (chat-fixed before medusa, chat-fixed-uring after medusa-uring): the CPU target takes their
+# difference round by round.
 ROUND_ORDER=""
-for s in medusa lighttpd medusa-uring lighttpd-aa; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
+for s in chat-fixed medusa lighttpd medusa-uring chat-fixed-uring lighttpd-aa; do [[ " $ACTIVE " == *" $s "* ]] && ROUND_ORDER="$ROUND_ORDER $s"; done
 # bare-spin runs right after bare: the CPU target takes their difference round by round.
 for s in $ACTIVE; do
     [ "$s" = bare-spin ] && [[ " $ACTIVE " == *" bare "* ]] && continue
@@ -966,6 +969,34 @@ cpu_user_weight() {
         printf "\n" }'
 }
 
+# What medusa-demo's HTTP layer costs on the CPU row, when its floor ran next to it: the CPU and
+# user time per request WHO spends over chat-fixed (medusa's loop and async_chat answering from
+# memory, bench/servers/chat_fixed.cc) on the same backend, each the median of the rounds'
+# differences (the two run side by side in every round, see ROUND_ORDER).
+http_layer_cost() {
+    local who=$1 floor run row=128b.bin:c50 a f au fu dc du
+    local -a dcs=() dus=()
+    case $who in
+        medusa) [ "$MEDUSA_BACKEND" = epoll ] && floor=chat-fixed || return 0 ;;
+        medusa-uring) floor=chat-fixed-uring ;;
+        *) return 0 ;;
+    esac
+    [[ " $ACTIVE " == *" $floor "* ]] || return 0
+    for run in $(seq 1 "$RUNS"); do
+        a=${P_CPU[$row|$who|$run]:-} f=${P_CPU[$row|$floor|$run]:-}
+        au=${P_CPUU[$row|$who|$run]:-} fu=${P_CPUU[$row|$floor|$run]:-}
+        [ -n "$a" ] && [ -n "$f" ] && [ -n "$au" ] && [ -n "$fu" ] || continue
+        [[ "$a$f$au$fu" == *nan* ]] && continue
+        dcs+=("$(awk -v x="$a" -v y="$f" 'BEGIN { print x - y }')")
+        dus+=("$(awk -v x="$au" -v y="$fu" 'BEGIN { print x - y }')")
+    done
+    [ "${#dcs[@]}" -gt 0 ] || return 0
+    dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
+    awk -v dc="$dc" -v du="$du" -v who="$(server_label "$who")" -v fl="$(server_label "$floor")" \
+        -v r="$(paired "$row" "$floor" lighttpd CPU 3)" 'BEGIN {
+        printf "  - the HTTP layer, measured: %s spends %+.2f µs of CPU and %+.2f µs of user time per request over %s (medusa'"'"'s loop with no HTTP layer, run next to it in every round; medians of the rounds'"'"' differences), which alone reads %s× lighttpd by round\n", who, dc, du, fl, r }'
+}
+
 # One line of the Targets block: TEXT STATUS [VALUE], STATUS met|fail|none.
 target() {
     case $2 in
@@ -1029,7 +1060,7 @@ load_targets() {
         local ceil=""
         for k in bare bare-uring chat-fixed chat-fixed-uring; do
             v=$(m_cpu 128b.bin:c50 "$k")
-            [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs = $(paired 128b.bin:c50 "$k" lighttpd CPU 3)×"
+            [ -n "$v" ] && [ "$v" != nan ] && ceil="$ceil, $(server_label "$k") $v µs (median), $(paired 128b.bin:c50 "$k" lighttpd CPU 3)× by round"
         done
         [ -n "$ceil" ] && echo "  - for scale, against lighttpd's on the same row:${ceil#,}"
         # Split into user and kernel time: the kernel's part is the floor below which no code of
@@ -1043,6 +1074,7 @@ load_targets() {
             echo "  - made of (medians):${parts#,}; $(server_label "$who")'s kernel time alone is $(paired 128b.bin:c50 "$who" lighttpd KCPU 3 CPU)× lighttpd's CPU by round"
         fi
         cpu_user_weight "$who"
+        http_layer_cost "$who"
         if aa_band 128b.bin:c50 CPU; then
             printf '  - the A/A twin against lighttpd on this row: %.3f× by round, rounds %.2f–%.2f (two identical servers)\n' "$AA_MED" "$AA_MIN" "$AA_MAX"
         fi

@@ -9,6 +9,11 @@ prints the reports and rounds pooled, the median of all the rounds, how many rou
 under 0.8x, and the spread of the reports' own medians; for the bare epoll loop (which the round
 table leaves out) the "for scale" line of each report, a median by round.
 
+Read it with two cautions: the reports print each round's ratio to two decimals, so "at or under
+0.8" takes in rounds up to 0.805; and a pool spans many commits and days, whose rounds are not
+independent draws of one server (reports of one session share the machine's phase). It says
+where a server sits over time, not a p-value.
+
     bench/cpu_pool.py                                 # every compare report in bench/results
     bench/cpu_pool.py --kernel fc-v1098               # only reports from one host kernel
     bench/cpu_pool.py bench/results/compare-2026120[34]-*.md
@@ -22,9 +27,10 @@ import statistics
 LINE = 0.8
 ROW = re.compile(r'^\| 128b\.bin \| keep-alive, 50 conn \| (\S+) \| [^|]*\| [^|]*\| '
                  r'([0-9. ]+) → ([0-9.]+) \|$', re.M)
+# "bare epoll 6.9 µs = 0.788×" (older reports) or "bare epoll 6.9 µs (median), 0.788× by round".
 BARE = re.compile(r'server CPU per request at 128 B / 50 conns[^\n]*\n'
-                  r'  - for scale, against lighttpd\'s on the same row: bare epoll [0-9.]+ µs = '
-                  r'([0-9.]+)×')
+                  r'  - for scale, against lighttpd\'s on the same row: bare epoll [0-9.]+ µs'
+                  r'(?: = | \(median\), )([0-9.]+)×')
 MACHINE = re.compile(r'^- machine: (.*)$', re.M)
 
 
@@ -48,7 +54,7 @@ def main():
             medians.setdefault(name, []).append(float(median))
             found = True
         scale = BARE.search(text)  # repeated under each medusa-demo backend: the same figure
-        if scale:
+        if found and scale:
             bare.append(float(scale.group(1)))
         used += found
     if not used:

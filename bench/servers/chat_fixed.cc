@@ -12,10 +12,12 @@
 //
 //   chat_fixed --port PORT [--host 127.0.0.1] --root DIR [--backend epoll|uring|poll|select]
 //
-// Every regular file directly inside DIR is served as /NAME; any other target gets a 404. Replies
-// are shared, never copied: push(shared_ptr) queues the bytes where they are. HTTP/1.1 keeps the
-// connection unless the client said "Connection: close"; HTTP/1.0 closes after the reply unless
-// it asked for keep-alive.
+// Every regular file directly inside DIR is served as /NAME; any other target gets a 404. The
+// output path is medusa-demo's: a small reply (under 8 KiB) is copied into a buffer of the
+// thread's stock and pushed, so async_chat holds it and sends it when the read's handling returns,
+// as medusa-demo's reply to a small file goes; a larger one is pushed shared, never copied.
+// HTTP/1.1 keeps the connection unless the client said "Connection: close"; HTTP/1.0 closes after
+// the reply unless it asked for keep-alive.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -36,6 +38,7 @@
 
 #include "asyncore/address.h"
 #include "asyncore/async_chat.h"
+#include "asyncore/buffer_stock.h"
 #include "asyncore/dispatcher.h"
 #include "asyncore/poller.h"
 #include "asyncore/socket_map.h"
@@ -97,12 +100,20 @@ public:
     void found_terminator() override {
         bare::request req = bare::read_request(head_);
         head_.clear();  // keeps its capacity: no allocation per request
-        push(bare::pick_reply(replies_.files, replies_.not_found, req));
+        const reply_ptr& reply = bare::pick_reply(replies_.files, replies_.not_found, req);
+        if (reply->size() < small_reply) {
+            std::string bytes = medusa::buffer_stock::take(reply->size());
+            bytes.assign(*reply);
+            push(std::move(bytes));
+        } else {
+            push(reply);
+        }
         if (!req.keep_alive) close_when_done();
     }
 
 private:
     static constexpr size_t max_head = 16 * 1024;
+    static constexpr size_t small_reply = 8 * 1024;
     const replies& replies_;
     std::string head_;
 };
