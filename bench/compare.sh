@@ -945,20 +945,28 @@ aa_verdict() {
 # the rounds' differences: bare-spin runs right after bare in every round, see ROUND_ORDER) gives
 # what a microsecond of user time moves the ratio on this row; times WHO's user time, what the
 # ratio would lose if WHO's own code cost nothing at all.
-cpu_user_weight() {
-    local who=$1 run row=128b.bin:c50 cl uw dc du v b s bu su
+# ROUND_DIFFS ROW A B: the CPU and user time per request A spends over B on ROW, each the median
+# of the rounds' differences, in DIFF_CPU and DIFF_USER; false when no round has both.
+round_diffs() {
+    local row=$1 a=$2 b=$3 run ac bc au bu
     local -a dcs=() dus=()
-    [[ " $ACTIVE " == *" bare "* ]] && [[ " $ACTIVE " == *" bare-spin "* ]] || return 0
     for run in $(seq 1 "$RUNS"); do
-        b=${P_CPU[$row|bare|$run]:-} s=${P_CPU[$row|bare-spin|$run]:-}
-        bu=${P_CPUU[$row|bare|$run]:-} su=${P_CPUU[$row|bare-spin|$run]:-}
-        [ -n "$b" ] && [ -n "$s" ] && [ -n "$bu" ] && [ -n "$su" ] || continue
-        [[ "$b$s$bu$su" == *nan* ]] && continue
-        dcs+=("$(awk -v a="$s" -v b="$b" 'BEGIN { print a - b }')")
-        dus+=("$(awk -v a="$su" -v b="$bu" 'BEGIN { print a - b }')")
+        ac=${P_CPU[$row|$a|$run]:-} bc=${P_CPU[$row|$b|$run]:-}
+        au=${P_CPUU[$row|$a|$run]:-} bu=${P_CPUU[$row|$b|$run]:-}
+        [ -n "$ac" ] && [ -n "$bc" ] && [ -n "$au" ] && [ -n "$bu" ] || continue
+        [[ "$ac$bc$au$bu" == *nan* ]] && continue
+        dcs+=("$(awk -v x="$ac" -v y="$bc" 'BEGIN { print x - y }')")
+        dus+=("$(awk -v x="$au" -v y="$bu" 'BEGIN { print x - y }')")
     done
-    [ "${#dcs[@]}" -gt 0 ] || return 0
-    dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
+    [ "${#dcs[@]}" -gt 0 ] || return 1
+    DIFF_CPU=$(median "${dcs[@]}"); DIFF_USER=$(median "${dus[@]}")
+}
+
+cpu_user_weight() {
+    local who=$1 row=128b.bin:c50 cl uw dc du v
+    [[ " $ACTIVE " == *" bare "* ]] && [[ " $ACTIVE " == *" bare-spin "* ]] || return 0
+    round_diffs "$row" bare-spin bare || return 0
+    dc=$DIFF_CPU du=$DIFF_USER
     cl=$(m_cpu "$row" lighttpd); uw=$(m_cpuu "$row" "$who")
     for v in "$cl" "$uw"; do [ -n "$v" ] && [ "$v" != nan ] || return 0; done
     ge 0 "$cl" && return 0  # no CPU measured for lighttpd: nothing to divide by
@@ -974,25 +982,15 @@ cpu_user_weight() {
 # memory, bench/servers/chat_fixed.cc) on the same backend, each the median of the rounds'
 # differences (the two run side by side in every round, see ROUND_ORDER).
 http_layer_cost() {
-    local who=$1 floor run row=128b.bin:c50 a f au fu dc du
-    local -a dcs=() dus=()
+    local who=$1 floor row=128b.bin:c50
     case $who in
         medusa) [ "$MEDUSA_BACKEND" = epoll ] && floor=chat-fixed || return 0 ;;
         medusa-uring) floor=chat-fixed-uring ;;
         *) return 0 ;;
     esac
     [[ " $ACTIVE " == *" $floor "* ]] || return 0
-    for run in $(seq 1 "$RUNS"); do
-        a=${P_CPU[$row|$who|$run]:-} f=${P_CPU[$row|$floor|$run]:-}
-        au=${P_CPUU[$row|$who|$run]:-} fu=${P_CPUU[$row|$floor|$run]:-}
-        [ -n "$a" ] && [ -n "$f" ] && [ -n "$au" ] && [ -n "$fu" ] || continue
-        [[ "$a$f$au$fu" == *nan* ]] && continue
-        dcs+=("$(awk -v x="$a" -v y="$f" 'BEGIN { print x - y }')")
-        dus+=("$(awk -v x="$au" -v y="$fu" 'BEGIN { print x - y }')")
-    done
-    [ "${#dcs[@]}" -gt 0 ] || return 0
-    dc=$(median "${dcs[@]}"); du=$(median "${dus[@]}")
-    awk -v dc="$dc" -v du="$du" -v who="$(server_label "$who")" -v fl="$(server_label "$floor")" \
+    round_diffs "$row" "$who" "$floor" || return 0
+    awk -v dc="$DIFF_CPU" -v du="$DIFF_USER" -v who="$(server_label "$who")" -v fl="$(server_label "$floor")" \
         -v r="$(paired "$row" "$floor" lighttpd CPU 3)" 'BEGIN {
         printf "  - the HTTP layer, measured: %s spends %+.2f µs of CPU and %+.2f µs of user time per request over %s (medusa'"'"'s loop with no HTTP layer, run next to it in every round; medians of the rounds'"'"' differences), which alone reads %s× lighttpd by round\n", who, dc, du, fl, r }'
 }
